@@ -1,0 +1,3 @@
+"""capsim: power-procurement capacity simulator for data-centre portfolios."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""Allow ``python -m capsim``."""
+
+from capsim.cli import main
+
+main()

@@ -1,0 +1,216 @@
+"""Cross-field rules of a scenario, one named function each, so that each is testable on its own.
+
+Field-level rules (types, ranges, distribution shapes) live in the schema; these look across
+sections: references to regions and deal kinds, sizes that must fit, shares that must add up.
+Each check returns ``(path, message)`` pairs; the loader attaches file and line.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+
+from capsim.scenario import LAUNCH, SIGNED, Scenario, month_index
+
+Finding = tuple[tuple[str | int, ...], str]
+
+MAX_HORIZON_MONTHS = 600
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """A ' (did you mean 'x'?)' hint when a close match exists, else an empty string."""
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {match[0]!r}?" if match else ""
+
+
+def _unknown(what: str, name: str, choices: Iterable[str]) -> str:
+    valid = sorted(choices)
+    return f"{what} {name!r} is not defined (defined: {', '.join(valid)}{suggest(name, valid)})"
+
+
+def check_horizon(s: Scenario) -> list[Finding]:
+    """The end month must not come before the start, and the horizon must stay bounded."""
+    months = month_index(s.end) - month_index(s.start) + 1
+    if months < 1:
+        return [(("end",), f"end {s.end} is before start {s.start}; expected end >= start")]
+    if months > MAX_HORIZON_MONTHS:
+        return [(("end",), f"horizon is {months} months; expected at most {MAX_HORIZON_MONTHS}")]
+    return []
+
+
+def check_region_references(s: Scenario) -> list[Finding]:
+    """Every region named anywhere must be defined under ``regions``."""
+    found: list[Finding] = []
+    regions = s.regions.keys()
+    for i, bound in enumerate(s.demand.region_bound):
+        if bound.region not in regions:
+            found.append(
+                (("demand", "region_bound", i, "region"), _unknown("region", bound.region, regions))
+            )
+    for name in s.policy.region_weights:
+        if name not in regions:
+            found.append((("policy", "region_weights", name), _unknown("region", name, regions)))
+    for i, deal in enumerate(s.deals_in_flight):
+        if deal.region not in regions:
+            found.append(
+                (("deals_in_flight", i, "region"), _unknown("region", deal.region, regions))
+            )
+    return found
+
+
+def check_kind_references(s: Scenario) -> list[Finding]:
+    """Every deal kind named in the policy, deals in flight and equipment must be defined."""
+    found: list[Finding] = []
+    kinds = s.deal_kinds.keys()
+    for name in s.policy.kind_weights:
+        if name not in kinds:
+            found.append((("policy", "kind_weights", name), _unknown("deal kind", name, kinds)))
+    for i, deal in enumerate(s.deals_in_flight):
+        if deal.kind not in kinds:
+            found.append((("deals_in_flight", i, "kind"), _unknown("deal kind", deal.kind, kinds)))
+    for pool_name, pool in s.equipment.items():
+        for name in pool.units_per_100mw:
+            if name not in kinds:
+                found.append(
+                    (
+                        ("equipment", pool_name, "units_per_100mw", name),
+                        _unknown("deal kind", name, kinds),
+                    )
+                )
+    return found
+
+
+def check_weights(s: Scenario) -> list[Finding]:
+    """Policy weights must leave at least one region and one kind to choose."""
+    found: list[Finding] = []
+    if sum(s.policy.region_weights.values()) <= 0:
+        found.append((("policy", "region_weights"), "all weights are 0; expected at least one > 0"))
+    if sum(s.policy.kind_weights.values()) <= 0:
+        found.append((("policy", "kind_weights"), "all weights are 0; expected at least one > 0"))
+    return found
+
+
+def check_phase_sizes(s: Scenario) -> list[Finding]:
+    """A phase cannot be larger than the largest deal of its kind."""
+    found: list[Finding] = []
+    for name, kind in s.deal_kinds.items():
+        _, largest_mw = kind.size_mw.support()
+        if kind.phase_mw > largest_mw:
+            found.append(
+                (
+                    ("deal_kinds", name, "phase_mw"),
+                    f"phase of {kind.phase_mw:g} MW is larger than the largest deal of this kind "
+                    f"({largest_mw:g} MW); expected phase_mw <= size_mw",
+                )
+            )
+    return found
+
+
+def check_deal_paths(s: Scenario) -> list[Finding]:
+    """Colocation leases need no grid or build; every kind must lead to power somehow."""
+    found: list[Finding] = []
+    for name, kind in s.deal_kinds.items():
+        if kind.uses_colocation and (kind.needs_grid or kind.needs_build):
+            found.append(
+                (
+                    ("deal_kinds", name, "uses_colocation"),
+                    "a colocation lease takes existing powered space; expected needs_grid: false "
+                    "and needs_build: false",
+                )
+            )
+    weighted = [r for r, w in s.policy.region_weights.items() if w > 0 and r in s.regions]
+    for name, weight in s.policy.kind_weights.items():
+        weighted_kind = s.deal_kinds.get(name)
+        if weighted_kind is None or weight <= 0 or not weighted_kind.uses_colocation:
+            continue
+        if not any(s.regions[r].colocation is not None for r in weighted):
+            found.append(
+                (
+                    ("policy", "kind_weights", name),
+                    "colocation deals are weighted but no weighted region has a colocation market",
+                )
+            )
+    return found
+
+
+def check_region_bound_shares(s: Scenario) -> list[Finding]:
+    """Region-bound shares of demand cannot add up to more than the whole."""
+    total = sum(b.share for b in s.demand.region_bound)
+    if total > 1 + 1e-9:
+        return [(("demand", "region_bound"), f"shares add up to {total:g}; expected at most 1")]
+    return []
+
+
+def check_deals_in_flight(s: Scenario) -> list[Finding]:
+    """Deals in flight have unique ids and sit at a stage their kind has."""
+    found: list[Finding] = []
+    seen: set[str] = set()
+    for i, deal in enumerate(s.deals_in_flight):
+        if deal.id in seen:
+            found.append((("deals_in_flight", i, "id"), f"deal id {deal.id!r} is used twice"))
+        seen.add(deal.id)
+        kind = s.deal_kinds.get(deal.kind)
+        if kind is None:
+            continue
+        stages = [stage.name for stage in kind.stages] + [SIGNED]
+        if deal.stage not in stages:
+            found.append(
+                (
+                    ("deals_in_flight", i, "stage"),
+                    f"{deal.kind} deals have no stage {deal.stage!r} "
+                    f"(expected one of: {', '.join(stages)}{suggest(deal.stage, stages)})",
+                )
+            )
+    return found
+
+
+def check_equipment_order_point(s: Scenario) -> list[Finding]:
+    """The policy's ordering point must exist for every kind that needs equipment."""
+    point = s.policy.equipment_order_at
+    if point in (LAUNCH, SIGNED):
+        return []
+    users = {
+        k
+        for pool in s.equipment.values()
+        for k, units in pool.units_per_100mw.items()
+        if units > 0 and k in s.deal_kinds
+    }
+    found: list[Finding] = []
+    for name in sorted(users):
+        stages = [stage.name for stage in s.deal_kinds[name].stages]
+        if point not in stages:
+            choices = [LAUNCH, *stages, SIGNED]
+            found.append(
+                (
+                    ("policy", "equipment_order_at"),
+                    f"{name} deals have no stage {point!r} (expected one of: "
+                    f"{', '.join(choices)}{suggest(point, choices)})",
+                )
+            )
+    return found
+
+
+def check_bridge(s: Scenario) -> list[Finding]:
+    """Enabled bridge power needs a size."""
+    if s.bridge.enabled and s.bridge.max_mw_per_site <= 0:
+        return [(("bridge", "max_mw_per_site"), "bridge is enabled; expected max_mw_per_site > 0")]
+    return []
+
+
+ALL_CHECKS: tuple[Callable[[Scenario], list[Finding]], ...] = (
+    check_horizon,
+    check_region_references,
+    check_kind_references,
+    check_weights,
+    check_phase_sizes,
+    check_deal_paths,
+    check_region_bound_shares,
+    check_deals_in_flight,
+    check_equipment_order_point,
+    check_bridge,
+)
+
+
+def run_checks(s: Scenario) -> list[Finding]:
+    """Every cross-field finding for a schema-valid scenario."""
+    return [finding for check in ALL_CHECKS for finding in check(s)]

@@ -1,0 +1,401 @@
+"""Read scenario files into a validated ``Scenario``: inheritance, overrides, located errors.
+
+``extends: base.yaml`` deep-merges the file over its base (mappings merge, everything else is
+replaced); ``--set dotted.path=value`` overrides come last. Every problem is reported with the
+file, line and column it came from, all at once, as a ``ScenarioError``.
+"""
+
+from __future__ import annotations
+
+import os
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from capsim.checks import run_checks, suggest
+from capsim.dists import DIST_NAMES
+from capsim.errors import Problem, ScenarioError
+from capsim.scenario import Scenario
+from capsim.yamlio import PathKey, Position, YamlDoc, dotted, load_yaml, parse_scalar
+
+SET_SOURCE = "--set"
+MAX_EXTENDS_DEPTH = 16
+_TAGS = {"dist": DIST_NAMES, "model": ("exponential", "logistic", "table")}
+
+
+@dataclass
+class Located:
+    """Plain scenario data plus where each value and key came from."""
+
+    data: dict[str, Any]
+    positions: dict[PathKey, Position] = field(default_factory=dict)
+    key_positions: dict[PathKey, Position] = field(default_factory=dict)
+
+    def where(self, path: PathKey, key: bool = False) -> Position | None:
+        """Position of the path, or of its nearest ancestor that has one."""
+        if key and path in self.key_positions:
+            return self.key_positions[path]
+        for end in range(len(path), -1, -1):
+            found = self.positions.get(path[:end])
+            if found is not None:
+                return found
+        return None
+
+
+def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
+    """Load, inherit, override and validate a scenario file; ScenarioError lists every problem."""
+    located = resolve_file(Path(path))
+    apply_overrides(located, overrides)
+    return validate(located, str(path))
+
+
+def resolve_file(path: Path, chain: tuple[Path, ...] = ()) -> Located:
+    """Read one file and, recursively, the bases it extends (cycles and depth are refused)."""
+    doc: YamlDoc = load_yaml(path)
+    located = Located(dict(doc.data), dict(doc.positions), dict(doc.key_positions))
+    base_name = located.data.pop("extends", None)
+    if base_name is None:
+        return located
+    here = doc.positions.get(("extends",), (str(path), 1, 1))
+    if not isinstance(base_name, str) or not base_name:
+        raise _problem(here, "extends", "expected the path of a base scenario file, e.g. base.yaml")
+    base_path = Path(os.path.relpath((path.parent / base_name).resolve()))
+    seen = (*chain, path.resolve())
+    if base_path.resolve() in seen:
+        cycle = " -> ".join(p.name for p in (*seen, base_path))
+        raise _problem(here, "extends", f"extends cycle: {cycle}")
+    if len(seen) > MAX_EXTENDS_DEPTH:
+        raise _problem(here, "extends", f"more than {MAX_EXTENDS_DEPTH} levels of extends")
+    if not base_path.is_file():
+        raise _problem(here, "extends", f"base scenario {base_name!r} not found ({base_path})")
+    base = resolve_file(base_path, seen)
+    return merge(base, located)
+
+
+def _problem(pos: Position, path: str, message: str) -> ScenarioError:
+    return ScenarioError([Problem(pos[0], pos[1], pos[2], path, message)])
+
+
+def merge(base: Located, child: Located) -> Located:
+    """Deep-merge ``child`` over ``base``: mappings merge key by key, other values replace."""
+    positions = dict(base.positions)
+    key_positions = dict(base.key_positions)
+
+    def overlay(into: dict[str, Any], over: Mapping[str, Any], prefix: PathKey) -> dict[str, Any]:
+        result = dict(into)
+        for key, value in over.items():
+            path = (*prefix, key)
+            old = result.get(key)
+            if isinstance(old, dict) and isinstance(value, dict):
+                result[key] = overlay(old, value, path)
+            else:
+                _forget(positions, path)
+                _forget(key_positions, path)
+                result[key] = value
+        return result
+
+    data = overlay(base.data, child.data, ())
+    positions.update(child.positions)
+    key_positions.update(child.key_positions)
+    return Located(data, positions, key_positions)
+
+
+def _forget(positions: dict[PathKey, Position], prefix: PathKey) -> None:
+    for path in [p for p in positions if p[: len(prefix)] == prefix]:
+        del positions[path]
+
+
+def apply_overrides(located: Located, overrides: Sequence[str]) -> None:
+    """Apply ``dotted.path=value`` overrides in order; a bad path or value is a located problem."""
+    problems: list[Problem] = []
+    for text in overrides:
+        try:
+            path, value = _parse_override(text)
+            _set_path(located.data, path, value)
+        except ValueError as exc:
+            problems.append(Problem(SET_SOURCE, None, None, text.partition("=")[0], str(exc)))
+            continue
+        _forget(located.positions, path)
+        located.positions[path] = (f"{SET_SOURCE} {text}", 0, 0)
+    if problems:
+        raise ScenarioError(problems)
+
+
+def _parse_override(text: str) -> tuple[PathKey, Any]:
+    name, sep, raw = text.partition("=")
+    if not sep or not name.strip():
+        raise ValueError(f"expected dotted.path=value, found {text!r}")
+    path: list[str | int] = []
+    for part in name.strip().replace("[", ".").replace("]", "").split("."):
+        if not part:
+            raise ValueError(f"empty part in path {name!r}")
+        path.append(int(part) if part.isdigit() else part)
+    try:
+        value = parse_scalar(raw)
+    except ScenarioError as exc:
+        raise ValueError(exc.problems[0].message) from None
+    return tuple(path), value
+
+
+def _set_path(data: dict[str, Any], path: PathKey, value: Any) -> None:
+    node: Any = data
+    for depth, part in enumerate(path[:-1]):
+        node = _child(node, part, path[:depth])
+    last = path[-1]
+    if isinstance(node, dict) and isinstance(last, str):
+        node[last] = value
+    elif isinstance(node, list) and isinstance(last, int) and 0 <= last < len(node):
+        node[last] = value
+    else:
+        raise ValueError(f"cannot set {last!r} under {dotted(path[:-1]) or 'the top level'}")
+
+
+def _child(node: Any, part: str | int, parent: PathKey) -> Any:
+    where = dotted(parent) or "the top level"
+    if isinstance(node, dict):
+        if part not in node:
+            choices = [str(k) for k in node]
+            raise ValueError(f"no {part!r} under {where}{suggest(str(part), choices)}")
+        child = node[part]
+    elif isinstance(node, list):
+        if not isinstance(part, int) or not 0 <= part < len(node):
+            raise ValueError(
+                f"{where} is a list of {len(node)}; expected an index 0..{len(node) - 1}"
+            )
+        child = node[part]
+    else:
+        raise ValueError(f"{where} is a plain value, not a mapping; set it whole instead")
+    if not isinstance(child, dict | list):
+        raise ValueError(
+            f"{dotted((*parent, part))} is a plain value ({child!r}); set it whole, e.g. "
+            f"{dotted((*parent, part))}={{dist: fixed, value: {child!r}}}"
+        )
+    return child
+
+
+def validate(located: Located, display: str) -> Scenario:
+    """Validate resolved data against the schema and the cross-field checks."""
+    try:
+        scenario = Scenario.model_validate(located.data)
+    except ValidationError as exc:
+        raise ScenarioError([_locate(located, display, err) for err in exc.errors()]) from None
+    findings = run_checks(scenario)
+    if findings:
+        raise ScenarioError(
+            [_at(located.where(path), display, dotted(path), message) for path, message in findings]
+        )
+    return scenario
+
+
+def _data_path(data: Any, loc: tuple[str | int, ...]) -> tuple[PathKey, tuple[str | int, ...]]:
+    """Split a pydantic error location into the data path and the schema path (with union tags)."""
+    path: list[str | int] = []
+    schema: list[str | int] = []
+    node = data
+    for part in loc:
+        if _has_child(node, part):
+            node = node[part]
+            path.append(part)
+            schema.append(part)
+        elif isinstance(node, dict) and isinstance(part, str) and part in _TAG_VALUES:
+            schema.append(part)
+        else:
+            path.append(part)
+            schema.append(part)
+            node = None
+    return tuple(path), tuple(schema)
+
+
+def _has_child(node: Any, part: str | int) -> bool:
+    """Whether ``part`` names an existing key of a mapping or an index of a list."""
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+
+
+_TAG_VALUES = {tag for tags in _TAGS.values() for tag in tags}
+
+
+def _locate(located: Located, display: str, err: Any) -> Problem:
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    path, schema = _data_path(located.data, loc)
+    kind = err["type"]
+    pos = located.where(path, key=kind == "extra_forbidden")
+    return _at(pos, display, dotted(path), _message(err, schema))
+
+
+def _at(pos: Position | None, display: str, path: str, message: str) -> Problem:
+    """A problem at a position; line 0 marks a value that came from the command line."""
+    if pos is None:
+        return Problem(display, None, None, path, message)
+    if pos[1] == 0:
+        return Problem(pos[0], None, None, path, message)
+    return Problem(pos[0], pos[1], pos[2], path, message)
+
+
+def _message(err: Any, schema: tuple[str | int, ...]) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    found = err.get("input")
+    if kind == "extra_forbidden":
+        name = str(schema[-1])
+        valid = _field_names(schema[:-1])
+        hint = suggest(name, valid)
+        return f"unknown field {name!r} (expected one of: {', '.join(valid)}{hint})"
+    if kind == "missing":
+        described = _field_description(schema)
+        return "required field is missing" + (f" (expected: {described})" if described else "")
+    if kind == "union_tag_not_found":
+        tag = ctx.get("discriminator", "").strip("'")
+        return f"missing {tag!r} (expected one of: {', '.join(_TAGS.get(tag, ()))})"
+    if kind == "union_tag_invalid":
+        tag = ctx.get("discriminator", "").strip("'")
+        choices = _TAGS.get(tag, ())
+        return (
+            f"{ctx.get('tag')!r} is not a known {tag} (expected one of: {', '.join(choices)}"
+            f"{suggest(str(ctx.get('tag')), choices)})"
+        )
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", ""))
+        options = [c.strip(" '") for c in expected.replace(" or ", ",").split(",") if c.strip()]
+        return (
+            f"{found!r} is not allowed (expected one of: {', '.join(options)}"
+            f"{suggest(str(found), options)})"
+        )
+    if kind == "string_pattern_mismatch":
+        return (
+            f"{found!r} is not a valid name (expected lower-case letters, digits and '_', "
+            "starting with a letter)"
+        )
+    if kind == "dict_type" or kind == "model_type" or kind == "model_attributes_type":
+        return f"expected a mapping of fields, found {_kind_of(found)}"
+    if kind == "list_type":
+        return f"expected a list, found {_kind_of(found)}"
+    if kind in {"float_type", "float_parsing", "int_type", "int_parsing", "int_from_float"}:
+        noun = "a whole number" if kind.startswith("int") else "a number"
+        return f"expected {noun}, found {_kind_of(found)} {found!r}"
+    if kind in {"bool_type", "bool_parsing"}:
+        return f"expected true or false, found {found!r}"
+    if kind in {"string_type"}:
+        return f"expected text, found {_kind_of(found)}"
+    if kind in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
+        op = {
+            "greater_than": ">",
+            "greater_than_equal": ">=",
+            "less_than": "<",
+            "less_than_equal": "<=",
+        }[kind]
+        bound = next(iter(ctx.values()))
+        return f"must be {op} {bound}; found {found!r}"
+    if kind == "finite_number":
+        return "must be a finite number; found infinity or NaN"
+    message: str = err["msg"]
+    message = message.removeprefix("Value error, ")
+    return message[:1].lower() + message[1:]
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "text"
+    if value is None:
+        return "nothing (null)"
+    return type(value).__name__
+
+
+def _schema_type(schema: tuple[str | int, ...]) -> Any:
+    """The annotation reached by following a schema path (field names, keys, indices, tags)."""
+    current: Any = Scenario
+    for part in schema:
+        current = _unwrap(current, part)
+        if current is None:
+            return None
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            continue
+        origin = typing.get_origin(current)
+        if origin in (dict, list):
+            continue
+    return current
+
+
+def _unwrap(annotation: Any, part: str | int) -> Any:
+    """Step from an annotation into its child named ``part``."""
+    annotation = _strip(annotation, part)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        info = annotation.model_fields.get(str(part))
+        if info is None:
+            info = next((f for f in annotation.model_fields.values() if f.alias == part), None)
+        return None if info is None else _strip(info.annotation, None)
+    origin = typing.get_origin(annotation)
+    if origin is dict:
+        return _strip(typing.get_args(annotation)[1], None)
+    if origin is list:
+        return _strip(typing.get_args(annotation)[0], None)
+    return None
+
+
+def _strip(annotation: Any, tag: str | int | None) -> Any:
+    """Remove Annotated and Optional wrappers; pick the union member a tag names."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+            continue
+        if origin in (typing.Union, types.UnionType):
+            members = [m for m in typing.get_args(annotation) if m is not type(None)]
+            chosen = [m for m in members if tag is not None and _tag_of(m) == tag]
+            if chosen:
+                return chosen[0]
+            if len(members) == 1:
+                annotation = members[0]
+                continue
+        return annotation
+
+
+def _tag_of(model: Any) -> str | None:
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return None
+    for name in ("dist", "model"):
+        info = model.model_fields.get(name)
+        if info is not None:
+            args = typing.get_args(info.annotation)
+            if args:
+                return str(args[0])
+    return None
+
+
+def _field_names(schema: tuple[str | int, ...]) -> list[str]:
+    target = _schema_type(schema)
+    target = _strip(target, schema[-1] if schema else None)
+    if isinstance(target, type) and issubclass(target, BaseModel):
+        return [info.alias or name for name, info in target.model_fields.items()]
+    return []
+
+
+def _field_description(schema: tuple[str | int, ...]) -> str:
+    if not schema:
+        return ""
+    parent = _strip(_schema_type(schema[:-1]), schema[-2] if len(schema) > 1 else None)
+    if isinstance(parent, type) and issubclass(parent, BaseModel):
+        info = parent.model_fields.get(str(schema[-1]))
+        if info is not None and info.description:
+            return info.description.rstrip(".")
+        child = _strip(info.annotation, None) if info is not None else None
+        if isinstance(child, type) and issubclass(child, BaseModel) and child.__doc__:
+            return child.__doc__.strip().splitlines()[0].rstrip(".")
+    return ""
+
+
+def scenario_to_data(scenario: Scenario) -> dict[str, Any]:
+    """The resolved scenario as plain data (what ``scenario.yaml`` in a run directory holds)."""
+    return scenario.model_dump(mode="json", by_alias=True)

@@ -1,0 +1,1 @@
+"""SimPy processes of the capsim model: demand, policy, deals, grid queues, equipment, build."""

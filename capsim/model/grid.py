@@ -1,0 +1,277 @@
+"""A region's grid interconnection queue: studies, headroom, connection works and withdrawals.
+
+Every request, ours or a competitor's, takes the same path: wait for study capacity (parallel
+slots in serial mode; a window then a cluster study in cluster mode), then wait in arrival order
+for headroom (MW the grid can supply; lumps arrive at uncertain months), then connection works.
+While waiting it may withdraw (an exponential hazard). With exponential arrivals and study times,
+no headroom limit and no withdrawal, the study stage of serial mode is an M/M/c queue.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Generator
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from capsim.records import Recorder
+from capsim.scenario import Region
+
+OWN = "own"
+BACKGROUND = "background"
+_EPS_MW = 1e-9
+
+
+@dataclass
+class Request:
+    """One connection request and the months it reached each step (None if never)."""
+
+    request_id: int
+    applicant: str
+    deal_id: str
+    mw: float
+    arrived: float
+    done: simpy.Event
+    study_start: float | None = None
+    study_end: float | None = None
+    headroom_granted: float | None = None
+    connected: float | None = None
+    withdrawn: float | None = None
+
+
+class Headroom:
+    """MW the grid can still give, handed out strictly in request order (head of line blocks)."""
+
+    def __init__(self, env: simpy.Environment, mw: float) -> None:
+        self.env = env
+        self.available_mw = mw
+        self._waiting: deque[tuple[float, simpy.Event]] = deque()
+
+    def request(self, mw: float) -> simpy.Event:
+        """An event that fires when ``mw`` has been allocated to the caller."""
+        grant = self.env.event()
+        self._waiting.append((mw, grant))
+        self._serve()
+        return grant
+
+    def cancel(self, grant: simpy.Event) -> None:
+        """Leave the line (a withdrawal); whoever was behind may now be served."""
+        for index, (_, event) in enumerate(self._waiting):
+            if event is grant:
+                del self._waiting[index]
+                break
+        self._serve()
+
+    def add(self, mw: float) -> None:
+        """New headroom in service (an upgrade)."""
+        self.available_mw += mw
+        self._serve()
+
+    def _serve(self) -> None:
+        while self._waiting and self._waiting[0][0] <= self.available_mw + _EPS_MW:
+            mw, grant = self._waiting.popleft()
+            self.available_mw = max(0.0, self.available_mw - mw)
+            grant.succeed()
+
+
+@dataclass
+class _Cluster:
+    """Requests that arrived in one window; ``finished`` fires when their joint study ends."""
+
+    finished: simpy.Event
+    members: list[Request] = field(default_factory=list)
+
+
+class GridQueue:
+    """The interconnection queue of one region, shared by our requests and competitors'."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        region_id: str,
+        region: Region,
+        rng: np.random.Generator,
+        horizon_months: float,
+        recorder: Recorder,
+    ) -> None:
+        self.env = env
+        self.region_id = region_id
+        self.spec = region.grid
+        self.rng = rng
+        self.horizon_months = horizon_months
+        self.recorder = recorder
+        self.headroom = Headroom(env, region.grid.headroom_mw)
+        self.slots = simpy.Resource(env, capacity=region.grid.queue.study_slots)
+        self.requests: list[Request] = []
+        self.own_queued_mw = 0.0
+        self._window = _Cluster(env.event())
+        if self.spec.queue.mode == "cluster":
+            env.process(self._windows())
+        for upgrade in self.spec.upgrades:
+            env.process(self._upgrade(upgrade.name, upgrade.mw, upgrade.month.sample(rng)))
+        env.process(self._competitors())
+
+    def submit(self, applicant: str, mw: float, deal_id: str = "") -> Request:
+        """File a request now; its ``done`` event fires with True (connected) or False."""
+        request = Request(
+            len(self.requests), applicant, deal_id, mw, self.env.now, self.env.event()
+        )
+        self.requests.append(request)
+        if applicant == OWN:
+            self.own_queued_mw += mw
+        self.env.process(self._lifecycle(request))
+        return request
+
+    def _upgrade(self, name: str, mw: float, month: float) -> Generator[simpy.Event, object, None]:
+        if month >= self.horizon_months:
+            self.recorder.headroom.append((self.region_id, name, mw, month))
+            return
+        yield self.env.timeout(month)
+        self.headroom.add(mw)
+        self.recorder.headroom.append((self.region_id, name, mw, month))
+        self.recorder.log(self.env.now, "headroom", f"{self.region_id}+{mw:g}")
+
+    def _competitors(self) -> Generator[simpy.Event, object, None]:
+        spec = self.spec.competitors
+        for _ in range(spec.initial_requests):
+            self.submit(BACKGROUND, spec.mw.sample(self.rng))
+        if spec.arrivals_per_year <= 0:
+            return
+        mean_gap_months = 12.0 / spec.arrivals_per_year
+        while True:
+            gap = float(self.rng.exponential(mean_gap_months))
+            if self.env.now + gap >= self.horizon_months:
+                return
+            yield self.env.timeout(gap)
+            self.submit(BACKGROUND, spec.mw.sample(self.rng))
+
+    def _withdrawal_deadline(self, applicant: str) -> simpy.Event | None:
+        """A timeout at which the request gives up, or None if that falls beyond the horizon."""
+        per_year = (
+            self.spec.queue.withdrawal_per_year
+            if applicant == OWN
+            else self.spec.competitors.withdrawal_per_year
+        )
+        if per_year <= 0:
+            return None
+        delay = float(self.rng.exponential(12.0 / per_year))
+        if self.env.now + delay >= self.horizon_months:
+            return None
+        return self.env.timeout(delay)
+
+    def _lifecycle(self, request: Request) -> Generator[simpy.Event, object, None]:
+        deadline = self._withdrawal_deadline(request.applicant)
+        studied = yield from self._study(request, deadline)
+        if not studied:
+            return
+        grant = self.headroom.request(request.mw)
+        if not grant.triggered and deadline is not None:
+            yield grant | deadline
+            if not grant.triggered:
+                self.headroom.cancel(grant)
+                self._finish(request, connected=False)
+                return
+        else:
+            yield grant
+        request.headroom_granted = self.env.now
+        yield self.env.timeout(self.spec.queue.works_months.sample(self.rng))
+        self._finish(request, connected=True)
+
+    def _study(
+        self, request: Request, deadline: simpy.Event | None
+    ) -> Generator[simpy.Event, object, bool]:
+        """Wait for and go through a study; False if the request withdrew meanwhile."""
+        if self.spec.queue.mode == "cluster":
+            return (yield from self._cluster_study(request, deadline))
+        slot = self.slots.request()
+        if deadline is not None:
+            yield slot | deadline
+            if not slot.triggered:
+                slot.cancel()
+                self._finish(request, connected=False)
+                return False
+        else:
+            yield slot
+        request.study_start = self.env.now
+        study = self.env.timeout(self.spec.queue.study_months.sample(self.rng))
+        if deadline is not None:
+            yield study | deadline
+        else:
+            yield study
+        self.slots.release(slot)
+        if not study.processed:
+            self._finish(request, connected=False)
+            return False
+        request.study_end = self.env.now
+        return True
+
+    def _cluster_study(
+        self, request: Request, deadline: simpy.Event | None
+    ) -> Generator[simpy.Event, object, bool]:
+        cluster = self._window
+        cluster.members.append(request)
+        finished = cluster.finished
+        if deadline is not None:
+            yield finished | deadline
+            if not finished.triggered:
+                self._finish(request, connected=False)
+                return False
+        else:
+            yield finished
+        return True
+
+    def _windows(self) -> Generator[simpy.Event, object, None]:
+        """Close a cluster window every ``cluster_window_months`` and study its requests."""
+        window_months = self.spec.queue.cluster_window_months
+        while self.env.now + window_months < self.horizon_months:
+            yield self.env.timeout(window_months)
+            cluster, self._window = self._window, _Cluster(self.env.event())
+            if any(member.withdrawn is None for member in cluster.members):
+                self.env.process(self._run_cluster(cluster))
+
+    def _run_cluster(self, cluster: _Cluster) -> Generator[simpy.Event, object, None]:
+        with self.slots.request() as slot:
+            yield slot
+            start = self.env.now
+            live = [r for r in cluster.members if r.withdrawn is None]
+            for member in live:
+                member.study_start = start
+            yield self.env.timeout(self.spec.queue.study_months.sample(self.rng))
+        for member in cluster.members:
+            if member.withdrawn is None:
+                member.study_end = self.env.now
+        self.recorder.log(self.env.now, "cluster_studied", f"{self.region_id}:{len(live)}")
+        cluster.finished.succeed()
+
+    def _finish(self, request: Request, connected: bool) -> None:
+        if connected:
+            request.connected = self.env.now
+        else:
+            request.withdrawn = self.env.now
+        if request.applicant == OWN:
+            self.own_queued_mw -= request.mw
+            self.recorder.log(
+                self.env.now, "connected" if connected else "withdrawn", request.deal_id
+            )
+        request.done.succeed(connected)
+
+    def flush(self) -> None:
+        """Append every request of this queue to the recorder (at the end of a replication)."""
+        for r in self.requests:
+            self.recorder.queue.append(
+                (
+                    r.request_id,
+                    self.region_id,
+                    r.applicant,
+                    r.deal_id,
+                    r.mw,
+                    r.arrived,
+                    r.study_start,
+                    r.study_end,
+                    r.headroom_granted,
+                    r.connected,
+                    r.withdrawn,
+                )
+            )

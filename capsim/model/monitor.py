@@ -1,0 +1,97 @@
+"""Month-end snapshots: demand against capacity, per region, and the month's money.
+
+Region-bound demand can only be served by capacity in its region; the rest by any capacity left.
+Energy is paid on the MW actually served, bridge power adds its premium, unserved demand costs
+its lost margin, and capex is booked as phases energise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import simpy
+
+from capsim.model.portfolio import World
+
+HOURS_PER_MONTH = 730.0
+
+
+def served_mw(
+    total_demand_mw: float, bound_mw: dict[str, float], capacity_mw: dict[str, float]
+) -> float:
+    """MW of demand served when bound demand must be met in its own region."""
+    served_bound = sum(min(mw, capacity_mw.get(r, 0.0)) for r, mw in bound_mw.items())
+    spare = sum(max(0.0, capacity_mw[r] - bound_mw.get(r, 0.0)) for r in capacity_mw)
+    free_demand = max(0.0, total_demand_mw - sum(bound_mw.values()))
+    return served_bound + min(free_demand, spare)
+
+
+def monitor_process(world: World) -> Generator[simpy.Event, object, None]:
+    """Record one snapshot at the end of every month up to the horizon."""
+    for month in range(1, world.horizon_months + 1):
+        yield world.env.timeout(1.0)
+        snapshot(world, month)
+
+
+def snapshot(world: World, month: int) -> None:
+    """Append the month-end rows for ``month`` (1 = end of the start month)."""
+    demand = world.demand
+    scenario = world.scenario
+    total_mw = demand.facility_mw(float(month))
+    bound = {r: demand.bound_mw(r, total_mw) for r in demand.bound_shares}
+    capacity = {r: s.energized_mw + s.bridge_mw for r, s in world.regions.items()}
+    capacity_mw = sum(capacity.values())
+    served = served_mw(total_mw, bound, capacity)
+    shortfall = max(0.0, total_mw - served)
+    utilisation = served / capacity_mw if capacity_mw > 0 else 0.0
+    energy_usd = 0.0
+    bridge_usd = 0.0
+    energized_mw = 0.0
+    bridge_mw = 0.0
+    for name, state in world.regions.items():
+        spec = scenario.regions[name]
+        energized_mw += state.energized_mw
+        bridge_mw += state.bridge_mw
+        energy_usd += (state.energy_usd_per_h + state.bridge_mw * spec.energy_usd_per_mwh) * (
+            HOURS_PER_MONTH * utilisation
+        )
+        bridge_usd += (
+            state.bridge_mw
+            * scenario.bridge.premium_usd_per_mwh
+            * spec.cost_multipliers.bridge
+            * HOURS_PER_MONTH
+            * utilisation
+        )
+        grid = world.grids[name]
+        coloc = world.colocation.get(name)
+        world.recorder.regions.append(
+            (
+                month,
+                name,
+                bound.get(name, 0.0),
+                state.energized_mw,
+                state.bridge_mw,
+                state.under_construction_mw,
+                grid.own_queued_mw,
+                state.contracted_mw,
+                grid.headroom.available_mw,
+                float(coloc.level) if coloc is not None else 0.0,
+            )
+        )
+    world.recorder.timeseries.append(
+        (
+            month,
+            total_mw,
+            sum(bound.values()),
+            energized_mw,
+            bridge_mw,
+            capacity_mw,
+            shortfall,
+            demand.shock_it_mw,
+            world.capex_usd_pending,
+            energy_usd,
+            bridge_usd,
+            shortfall * scenario.money.unserved_usd_per_mw_month,
+        )
+    )
+    world.capex_usd_pending = 0.0

@@ -1,0 +1,106 @@
+"""The procurement policy: review, forecast, compare with the pipeline, launch deals.
+
+Every review it forecasts demand ``lookahead_months`` ahead, adds the reserve margin, and
+compares that target with energised capacity plus the expected yield of the live pipeline (MW
+times the chance of surviving the remaining stages). Region-bound demand is closed in its own
+region first; the rest of the gap is closed by deals in regions and of kinds drawn by weight,
+up to the cap on live deals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping
+from typing import cast
+
+import numpy as np
+import simpy
+
+from capsim.model.deals import start_deal
+from capsim.model.portfolio import MW_EPS, Deal, World
+from capsim.scenario import DealKindName
+
+
+def policy_process(world: World) -> Generator[simpy.Event, object, None]:
+    """Review the portfolio every ``review_months`` from the start month to the horizon."""
+    review_months = world.scenario.policy.review_months
+    rng = world.streams.get("policy")
+    while True:
+        review(world, rng)
+        if world.env.now + review_months >= world.horizon_months:
+            return
+        yield world.env.timeout(review_months)
+
+
+def supply_mw(world: World, region: str | None = None) -> float:
+    """Energised MW plus the pipeline's expected yield, in one region or in all."""
+    energized = sum(
+        state.energized_mw for name, state in world.regions.items() if region in (None, name)
+    )
+    pipeline = sum(d.expected_yield_mw() for d in world.deals if region in (None, d.region))
+    return energized + pipeline
+
+
+def review(world: World, rng: np.random.Generator) -> list[Deal]:
+    """One review: launch the deals that close today's forecast gap; returns them."""
+    spec = world.scenario.policy
+    target_mw = world.demand.forecast_mw(world.env.now, spec.lookahead_months) * (
+        1.0 + spec.reserve_margin
+    )
+    launched: list[Deal] = []
+    for region, share in world.demand.bound_shares.items():
+        gap_mw = share * target_mw - supply_mw(world, region)
+        launched += _close_gap(world, rng, gap_mw, fixed_region=region)
+    gap_mw = target_mw - supply_mw(world)
+    launched += _close_gap(world, rng, gap_mw, fixed_region=None)
+    return launched
+
+
+def _close_gap(
+    world: World, rng: np.random.Generator, gap_mw: float, fixed_region: str | None
+) -> list[Deal]:
+    spec = world.scenario.policy
+    launched: list[Deal] = []
+    live = world.live_deals()
+    while gap_mw > MW_EPS and live < spec.max_live_deals:
+        region = fixed_region or _draw(rng, spec.region_weights)
+        kinds: dict[str, float] = {
+            str(name): weight
+            for name, weight in spec.kind_weights.items()
+            if _kind_fits(world, str(name), region)
+        }
+        if not kinds or sum(kinds.values()) <= 0:
+            break
+        kind_name = _draw(rng, kinds)
+        kind = world.scenario.deal_kinds[cast(DealKindName, kind_name)]
+        mw = kind.size_mw.sample(rng)
+        if mw <= MW_EPS:
+            break
+        deal = Deal(
+            deal_id=f"d{len(world.deals) + 1:04d}",
+            kind_name=kind_name,
+            kind=kind,
+            region=region,
+            mw=mw,
+            in_flight=False,
+            launched=world.env.now,
+        )
+        start_deal(world, deal, kind.stages[0].name)
+        launched.append(deal)
+        live += 1
+        gap_mw -= deal.expected_yield_mw()
+    return launched
+
+
+def _kind_fits(world: World, kind_name: str, region: str) -> bool:
+    """A colocation kind needs a colocation market in the region; other kinds fit anywhere."""
+    kind = world.scenario.deal_kinds.get(kind_name)  # type: ignore[call-overload]
+    if kind is None:
+        return False
+    return not kind.uses_colocation or world.scenario.regions[region].colocation is not None
+
+
+def _draw(rng: np.random.Generator, weights: Mapping[str, float]) -> str:
+    """One key drawn with probability proportional to its weight (keys in sorted order)."""
+    names = sorted(weights)
+    values = np.array([weights[name] for name in names], dtype=float)
+    return names[int(rng.choice(len(names), p=values / values.sum()))]
