@@ -16,7 +16,8 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_finds_nothing() -> None:
-    result = _run("ruff", "check", "capsim", "tests", "benchmarks")
+    folders = [name for name in ("capsim", "tests", "benchmarks") if (ROOT / name).is_dir()]
+    result = _run("ruff", "check", *folders)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
