@@ -54,53 +54,64 @@ def _figure(width_in: float = 7.0, height_in: float = 4.2) -> tuple[Figure, Axes
     return fig, ax
 
 
-def capacity_vs_demand(timeseries: pd.DataFrame, regions: pd.DataFrame, label: RunLabel) -> Figure:
-    """Energised capacity stacked by region plus bridge, against demand (median, P10-P90 bands)."""
-    fig, ax = _figure()
-    several = timeseries["replication"].nunique() > 1
-    by_month = timeseries.groupby("date")
-    stacked = (
-        regions.groupby(["date", "region"])["energized_mw"].median().unstack("region").sort_index()
-    )
-    bridge = by_month["bridge_mw"].median()
-    layers = [stacked[c].to_numpy() for c in stacked.columns] + [bridge.to_numpy()]
-    names = [str(c) for c in stacked.columns] + ["bridge power"]
-    colors = [PALETTE[i % len(PALETTE)] for i in range(len(stacked.columns))] + [BRIDGE_COLOR]
-    ax.stackplot(stacked.index, *layers, labels=names, colors=colors, alpha=0.85, linewidth=0)
-    demand = by_month["demand_mw"]
-    ax.plot(
-        demand.median().index,
-        demand.median().to_numpy(),
-        color=DEMAND_COLOR,
-        linewidth=2,
-        label="demand (median)" if several else "demand",
-    )
-    if several:
-        capacity = by_month["capacity_mw"]
-        dates = demand.median().index
-        ax.fill_between(
-            dates,
-            demand.quantile(0.1).to_numpy(),
-            demand.quantile(0.9).to_numpy(),
-            color=DEMAND_COLOR,
-            alpha=0.12,
-            label="demand P10-P90",
-        )
-        for q, tag in ((0.1, "capacity P10 / P90"), (0.9, None)):
-            ax.plot(
-                dates,
-                capacity.quantile(q).to_numpy(),
-                color="#444444",
-                linestyle="--",
-                linewidth=1,
-                label=tag,
-            )
-    ax.set_title(f"Capacity versus demand: {label.scenario}", loc="left")
-    ax.set_ylabel("facility MW")
+def _finish(fig: Figure, ax: Axes, title: str, ylabel: str, label: RunLabel) -> None:
+    ax.set_title(title, loc="left")
+    ax.set_ylabel(ylabel)
     ax.set_xlabel("month end")
-    ax.set_ylim(bottom=0)
     ax.legend(loc="upper left", fontsize=7, frameon=False, ncols=2)
-    fig.text(0.01, 0.005, label.footnote(), fontsize=6, color="#555555", ha="left", va="bottom")
+    fig.supxlabel(label.footnote(), x=0.01, ha="left", fontsize=6, color="#555555")
+
+
+def capacity_vs_demand(bands: pd.DataFrame, regional: pd.DataFrame, label: RunLabel) -> Figure:
+    """Energised capacity stacked by region (mean) plus bridge, against demand and capacity.
+
+    With several replications, demand and total capacity show their median and P10-P90 band.
+    """
+    fig, ax = _figure()
+    several = int(bands["replications"].max()) > 1
+    dates = bands["date"]
+    regions = [c for c in regional.columns if c != "date"]
+    layers = [regional[c].to_numpy() for c in regions] + [bands["bridge_p50_mw"].to_numpy()]
+    names = [*regions, "bridge power (median)"]
+    colors = [PALETTE[i % len(PALETTE)] for i in range(len(regions))] + [BRIDGE_COLOR]
+    ax.stackplot(regional["date"], *layers, labels=names, colors=colors, alpha=0.8, linewidth=0)
+    ax.plot(dates, bands["demand_p50_mw"], color=DEMAND_COLOR, linewidth=2,
+            label="demand (median)" if several else "demand")
+    if several:
+        ax.fill_between(dates, bands["demand_p10_mw"], bands["demand_p90_mw"],
+                        color=DEMAND_COLOR, alpha=0.12, label="demand P10-P90")
+        ax.plot(dates, bands["capacity_p50_mw"], color="#444444", linewidth=1.2,
+                label="capacity (median)")
+        ax.fill_between(dates, bands["capacity_p10_mw"], bands["capacity_p90_mw"],
+                        facecolor="none", edgecolor="#444444", hatch="////", linewidth=0,
+                        label="capacity P10-P90")
+    ax.set_ylim(bottom=0)
+    _finish(fig, ax, f"Capacity versus demand: {label.scenario}", "facility MW", label)
+    return fig
+
+
+def capacity_fan(bands: pd.DataFrame, label: RunLabel) -> Figure:
+    """Demand and capacity by month: medians with P10-P90 bands (the Monte Carlo fan)."""
+    fig, ax = _figure()
+    dates = bands["date"]
+    for name, color, style in (("demand", DEMAND_COLOR, "-"), ("capacity", PALETTE[0], "--")):
+        ax.fill_between(dates, bands[f"{name}_p10_mw"], bands[f"{name}_p90_mw"], color=color,
+                        alpha=0.15, label=f"{name} P10-P90")
+        ax.plot(dates, bands[f"{name}_p50_mw"], color=color, linestyle=style, linewidth=2,
+                label=f"{name} median")
+    ax.set_ylim(bottom=0)
+    _finish(fig, ax, f"Demand and capacity fan: {label.scenario}", "facility MW", label)
+    return fig
+
+
+def shortfall_probability(bands: pd.DataFrame, label: RunLabel) -> Figure:
+    """Share of replications short of demand at each month end."""
+    fig, ax = _figure()
+    ax.step(bands["date"], bands["shortfall_probability"] * 100, where="post",
+            color=PALETTE[5], linewidth=2, label="P(capacity < demand)")
+    ax.set_ylim(0, 100)
+    _finish(fig, ax, f"Probability of a shortfall by month: {label.scenario}", "% of replications",
+            label)
     return fig
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +20,9 @@ import click
 
 from capsim import __version__
 from capsim.errors import EXIT_INTERRUPTED, CapsimError
+from capsim.settings import DEFAULT_CHUNK_SIZE
+
+LOG_EVERY_SECONDS = 10.0
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -129,42 +133,96 @@ def show(file: Path, sets: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.argument("scenario_file", metavar="SCENARIO", type=click.Path(path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Run directory (default: results/<scenario>-<timestamp>).",
+@click.argument(
+    "scenario_file", metavar="SCENARIO", required=False, type=click.Path(path_type=Path)
 )
-@click.option(
-    "-n",
-    "--replications",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Monte Carlo replications (default: the scenario's).",
-)
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Run directory (default: results/<scenario>-<timestamp>).")
+@click.option("-n", "--replications", type=click.IntRange(min=1), default=None,
+              help="Monte Carlo replications (default: the scenario's).")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Root seed.")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Override a field.")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Local worker processes (default: the machine's cores; 1 runs in-process).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler to run on (default: $DASK_SCHEDULER_ADDRESS, else local).")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=DEFAULT_CHUNK_SIZE,
+              show_default=True, help="Replications per chunk (one Parquet part each).")
+@click.option("--until-converged", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="TOL", help="Stop once P50 and P90 of shortfall settle within TOL.")
+@click.option("--resume", "resume_dir", type=click.Path(path_type=Path), default=None,
+              metavar="DIR", help="Finish an interrupted run (or repair a damaged one).")
 @reports_errors
 def run(
-    scenario_file: Path,
+    scenario_file: Path | None,
     output: Path | None,
     replications: int | None,
     seed: int | None,
     sets: tuple[str, ...],
     force: bool,
+    workers: int | None,
+    scheduler: str | None,
+    chunk_size: int,
+    until_converged: float | None,
+    resume_dir: Path | None,
 ) -> None:
     """Simulate a scenario and write a run directory (tables, summary, charts)."""
-    from capsim.loader import load_scenario
-    from capsim.runner import run_scenario
+    from capsim.errors import UsageError
+    from capsim.runner import RunOptions, resume_run, run_scenario
 
-    overrides = _overrides(sets, replications=replications, seed=seed)
-    scenario = load_scenario(scenario_file, overrides)
-    outcome = run_scenario(scenario, output=output, force=force)
+    options = RunOptions(output=output, force=force, workers=workers, scheduler=scheduler,
+                         chunk_size=chunk_size, until_converged=until_converged)
+    with progress_reporter() as progress:
+        if resume_dir is not None:
+            if scenario_file is not None:
+                raise UsageError("give either a SCENARIO or --resume DIR, not both")
+            outcome = resume_run(resume_dir, options, progress)
+        else:
+            if scenario_file is None:
+                raise UsageError("missing SCENARIO (or --resume DIR)")
+            from capsim.loader import load_scenario
+
+            overrides = _overrides(sets, replications=replications, seed=seed)
+            outcome = run_scenario(load_scenario(scenario_file, overrides), options, progress)
     click.echo(format_headline(outcome.summary, outcome.manifest))
     click.echo(f"run directory: {outcome.run_dir}")
+
+
+@contextmanager
+def progress_reporter() -> Iterator[Callable[[int, int, float], None]]:
+    """A progress bar on a terminal; plain periodic lines otherwise."""
+    if sys.stderr.isatty():
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        bar = Progress(TextColumn("replications"), BarColumn(), MofNCompleteColumn(),
+                       TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), transient=True)
+        task = bar.add_task("run", total=None, rate="")
+
+        def show(done: int, total: int, seconds: float) -> None:
+            rate = f"{done / seconds:,.1f}/s" if seconds > 0 else ""
+            bar.update(task, completed=done, total=total, rate=rate)
+
+        with bar:
+            yield show
+        return
+    last = [0.0]
+
+    def log(done: int, total: int, seconds: float) -> None:
+        if seconds - last[0] >= LOG_EVERY_SECONDS or done == total:
+            last[0] = seconds
+            rate = done / seconds if seconds > 0 else 0.0
+            left = (total - done) / rate if rate > 0 else 0.0
+            click.echo(f"progress: {done}/{total} replications, {rate:,.1f}/s, "
+                       f"about {left:,.0f} s left", err=True)
+
+    yield log
 
 
 def format_headline(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
@@ -189,4 +247,6 @@ def format_headline(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
 def _cell(value: float | None, scale: float) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return f"{'-':>12}"
+    if math.isinf(value):
+        return f"{'never':>12}"
     return f"{value / scale:>12,.2f}" if abs(value / scale) < 10 else f"{value / scale:>12,.0f}"

@@ -63,7 +63,7 @@ QUEUE_COLUMNS = (
     "withdrawn",
 )
 EQUIPMENT_COLUMNS = ("pool", "buyer", "deal_id", "units", "ordered", "delivered")
-HEADROOM_COLUMNS = ("region", "name", "mw", "month")
+HEADROOM_COLUMNS = ("region", "name", "mw", "in_service_month")
 
 #: Stage-entry months of a deal, keyed by stage name (``launch`` and ``signed`` included).
 StageMonths = dict[str, float]

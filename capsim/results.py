@@ -25,6 +25,10 @@ from capsim.records import (
 )
 from capsim.scenario import Scenario
 
+TEXT_COLUMNS = {"region", "applicant", "deal_id", "kind", "outcome", "pool", "buyer", "name"}
+INTEGER_COLUMNS = {"replication", "month", "request_id", "units"}
+BOOL_COLUMNS = {"in_flight"}
+
 TABLES = ("timeseries", "regions", "deals", "queue", "equipment", "headroom", "kpis")
 QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
 
@@ -74,7 +78,24 @@ def frames(results: Sequence[ReplicationResult], scenario: Scenario) -> dict[str
         table = out[name]
         table.insert(1, "date", dates[table["month"].to_numpy(dtype=int) - 1])
     out["kpis"] = replication_kpis(out["timeseries"], out["deals"], scenario)
-    return out
+    return {name: typed(table) for name, table in out.items()}
+
+
+def typed(table: pd.DataFrame) -> pd.DataFrame:
+    """Give every column a fixed type, so that Parquet parts of any chunk share one schema."""
+    types: dict[str, Any] = {}
+    for column in table.columns:
+        if column == "date":
+            continue
+        if column in TEXT_COLUMNS:
+            types[column] = "str"
+        elif column in INTEGER_COLUMNS:
+            types[column] = "int64"
+        elif column in BOOL_COLUMNS:
+            types[column] = "bool"
+        else:
+            types[column] = "float64"
+    return table.astype(types)
 
 
 def _stage_names(scenario: Scenario) -> list[str]:

@@ -1,23 +1,55 @@
-"""Run a scenario into a run directory: batch -> tables -> summary -> charts -> publish.
+"""Run a scenario into a run directory: chunks -> parts -> summary -> charts -> publish.
 
 This is what ``capsim run`` calls and what notebooks call; it returns the run directory and
-never prints. A failure at any step removes the staging directory and leaves earlier runs alone.
+never prints (progress goes to an optional callback). Chunks are written as Parquet parts as
+they complete, so an interrupted or killed run keeps its finished chunks and can be resumed; the
+result is the same whatever the executor, the number of workers or the interruptions.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from capsim import __version__
-from capsim.batch import run_local
-from capsim.loader import scenario_to_data
-from capsim.results import frames, summarize, summary_rows
+from capsim.batch import Chunk, make_executor, plan_chunks
+from capsim.errors import RunInterruptedError, UsageError
+from capsim.loader import load_scenario, scenario_to_data
 from capsim.scenario import Scenario
-from capsim.store import RunWriter, default_run_dir, scenario_sha256
+from capsim.settings import DEFAULT_CHUNK_SIZE
+from capsim.store import (
+    SCENARIO,
+    RunWriter,
+    default_run_dir,
+    reopen_complete_run,
+    scenario_sha256,
+    staging_dir,
+)
+
+#: Progress callback: (replications done, replications planned, seconds elapsed).
+Progress = Callable[[int, int, float], None]
+CONVERGENCE_WINDOW = 3
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: where to write, on what, and when to stop."""
+
+    output: Path | None = None
+    force: bool = False
+    workers: int | None = None
+    scheduler: str | None = None
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    until_converged: float | None = None
+    results_root: Path = field(default_factory=lambda: Path("results"))
 
 
 @dataclass(frozen=True)
@@ -30,63 +62,214 @@ class RunOutcome:
 
 
 def run_scenario(
-    scenario: Scenario,
-    output: Path | None = None,
-    force: bool = False,
-    results_root: Path = Path("results"),
+    scenario: Scenario, options: RunOptions | None = None, progress: Progress | None = None
 ) -> RunOutcome:
-    """Simulate every replication of ``scenario`` and write a complete run directory."""
+    """Simulate ``scenario`` (its replications, in chunks) and publish a complete run directory."""
+    options = options or RunOptions()
     started = datetime.now(UTC)
-    stamp = started.strftime("%Y%m%dT%H%M%SZ")
-    destination = output or default_run_dir(results_root, scenario.name, stamp)
-    writer = RunWriter(destination, force=force)
+    destination = options.output or default_run_dir(
+        options.results_root, scenario.name, started.strftime("%Y%m%dT%H%M%SZ")
+    )
+    writer = RunWriter(destination, force=options.force)
+    data = scenario_to_data(scenario)
+    plan = {
+        "scenario_sha256": scenario_sha256(data),
+        "seed": scenario.seed,
+        "replications": scenario.replications,
+        "chunk_size": options.chunk_size,
+        "until_converged": options.until_converged,
+        "started": started.isoformat(timespec="seconds"),
+    }
     try:
-        clock = time.perf_counter()
-        results = list(run_local(scenario, scenario.replications))
-        wall_seconds = time.perf_counter() - clock
-        tables = frames(results, scenario)
-        summary = summarize(tables)
-        data = scenario_to_data(scenario)
-        digest = scenario_sha256(data)
-        writer.write_scenario(data)
-        for name, table in tables.items():
-            writer.write_table(name, table)
-        writer.write_json("summary.json", summary)
-        writer.write_text("summary.csv", summary_rows(summary).to_csv(index=False))
-        manifest = {
-            "scenario": scenario.name,
-            "scenario_sha256": digest,
-            "seed": scenario.seed,
-            "replications": scenario.replications,
-            "capsim_version": __version__,
-            "started": started.isoformat(timespec="seconds"),
-            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-            "wall_seconds": round(wall_seconds, 3),
-            "backend": "local",
-            "workers": 1,
-            "events": sum(r.events for r in results),
-            "tables": {name: f"{name}.parquet" for name in tables},
-        }
-        _draw_charts(writer, tables, scenario, digest, started)
-        run_dir = writer.publish(manifest)
+        writer.start(data, plan)
     except BaseException:
         writer.discard()
         raise
+    return _execute(writer, scenario, options, progress)
+
+
+def resume_run(
+    run_dir: Path, options: RunOptions | None = None, progress: Progress | None = None
+) -> RunOutcome:
+    """Finish an interrupted run (or repair damaged parts of a complete one)."""
+    options = options or RunOptions()
+    run_dir = Path(str(run_dir).rstrip("/"))
+    if run_dir.name.startswith(".") and run_dir.name.endswith(".partial"):
+        run_dir = run_dir.with_name(run_dir.name[1 : -len(".partial")])
+    if not staging_dir(run_dir).exists():
+        if not run_dir.exists():
+            raise UsageError(f"nothing to resume at {run_dir}")
+        if not reopen_complete_run(run_dir):
+            raise UsageError(f"{run_dir} is complete and every part matches its checksum")
+    writer = RunWriter(run_dir, resume=True)
+    scenario = load_scenario(writer.path(SCENARIO))
+    if scenario_sha256(scenario_to_data(scenario)) != writer.progress["scenario_sha256"]:
+        raise UsageError(f"{writer.path(SCENARIO)} was changed since the run started")
+    for chunk in writer.damaged_chunks():
+        writer.forget_chunk(chunk)
+    chunk_size = int(writer.progress["chunk_size"])
+    tolerance = writer.progress.get("until_converged")
+    resumed = RunOptions(output=run_dir, workers=options.workers, scheduler=options.scheduler,
+                         chunk_size=chunk_size, until_converged=tolerance)
+    return _execute(writer, scenario, resumed, progress)
+
+
+def _execute(
+    writer: RunWriter, scenario: Scenario, options: RunOptions, progress: Progress | None
+) -> RunOutcome:
+    plan = writer.progress
+    chunks = plan_chunks(int(plan["replications"]), int(plan["chunk_size"]))
+    done = {int(key) for key in plan["chunks"]}
+    shortfalls = {i: _chunk_shortfalls(writer, i) for i in sorted(done)}
+    todo = [chunk for chunk in chunks if chunk.index not in done]
+    total = int(plan["replications"])
+    finished = sum(len(c.replications) for c in chunks if c.index in done)
+    converged_at = _converged_prefix(shortfalls, options.until_converged)
+    clock = time.perf_counter()
+    executor = make_executor(options.workers, options.scheduler) if todo and converged_at is None \
+        else None
+    try:
+        if executor is not None:
+            for result in executor.run(scenario, todo):
+                index = result.chunk.index
+                parts = {name: writer.write_part(name, index, table)
+                         for name, table in result.tables.items()}
+                writer.record_chunk(index, parts, result.events)
+                shortfalls[index] = result.tables["kpis"]["shortfall_mw_months"].to_numpy()
+                finished += len(result.chunk.replications)
+                if progress is not None:
+                    progress(finished, total, time.perf_counter() - clock)
+                converged_at = _converged_prefix(shortfalls, options.until_converged)
+                if converged_at is not None:
+                    break
+    except KeyboardInterrupt:
+        raise RunInterruptedError(
+            f"interrupted: {finished} of {total} replications are saved; resume with "
+            f"'capsim run --resume {writer.destination}'"
+        ) from None
+    finally:
+        if executor is not None:
+            executor.close()
+    wall_seconds = time.perf_counter() - clock
+    if converged_at is not None:
+        for index in [i for i in shortfalls if i > converged_at]:
+            writer.forget_chunk(index)
+            for part in writer.staging.glob(f"*.parquet/part-{index:05d}.parquet"):
+                part.unlink()
+    return _finish(writer, scenario, chunks, converged_at, wall_seconds, executor)
+
+
+def _chunk_shortfalls(writer: RunWriter, index: int) -> np.ndarray:
+    part = writer.progress["chunks"][str(index)]["parts"]["kpis"]["path"]
+    frame = pd.read_parquet(writer.staging / part, columns=["shortfall_mw_months"])
+    return frame["shortfall_mw_months"].to_numpy()
+
+
+def _converged_prefix(shortfalls: dict[int, np.ndarray], tolerance: float | None) -> int | None:
+    """First chunk k such that P50 and P90 of shortfall over chunks 0..k have settled.
+
+    Every prefix length is tested in order, and only prefixes of chunks that are all done, so
+    the stopping chunk never depends on which chunks happened to finish first: every executor
+    and every number of workers stops at the same chunk.
+    """
+    if tolerance is None:
+        return None
+    prefix = 0
+    while prefix in shortfalls:
+        prefix += 1
+    if prefix < CONVERGENCE_WINDOW + 1:
+        return None
+    values = np.concatenate([shortfalls[i] for i in range(prefix)])
+    ends = np.cumsum([len(shortfalls[i]) for i in range(prefix)])
+    quantiles = [_p50_p90(values[:end]) for end in ends]
+    for last in range(CONVERGENCE_WINDOW, prefix):
+        if all(
+            abs(now - before) / max(abs(now), 1e-9) < tolerance
+            for back in range(1, CONVERGENCE_WINDOW + 1)
+            for now, before in zip(quantiles[last], quantiles[last - back], strict=True)
+        ):
+            return last
+    return None
+
+
+def _p50_p90(values: np.ndarray) -> tuple[float, float]:
+    return float(np.quantile(values, 0.5)), float(np.quantile(values, 0.9))
+
+
+def _finish(
+    writer: RunWriter,
+    scenario: Scenario,
+    chunks: list[Chunk],
+    converged_at: int | None,
+    wall_seconds: float,
+    executor: Any,
+) -> RunOutcome:
+    from capsim.aggregate import monthly_bands, regional_means, summary_from_parts
+    from capsim.results import summary_rows
+
+    plan = writer.progress
+    recorded = plan["chunks"]
+    kept = [c for c in chunks if str(c.index) in recorded]
+    summary = summary_from_parts(writer.staging)
+    writer.write_json("summary.json", summary)
+    writer.write_text("summary.csv", summary_rows(summary).to_csv(index=False))
+    bands = monthly_bands(writer.staging)
+    label_date = str(plan["started"])[:10]
+    replications = sum(len(c.replications) for c in kept)
+    _draw_charts(writer, bands, regional_means(writer.staging), scenario, plan, replications,
+                 label_date)
+    parts = [
+        {"table": table, "chunk": c.index, "events": recorded[str(c.index)]["events"], **part}
+        for c in kept
+        for table, part in recorded[str(c.index)]["parts"].items()
+    ]
+    manifest = {
+        "scenario": scenario.name,
+        "scenario_sha256": plan["scenario_sha256"],
+        "seed": scenario.seed,
+        "replications": replications,
+        "replications_requested": int(plan["replications"]),
+        "capsim_version": __version__,
+        "started": plan["started"],
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "wall_seconds": round(wall_seconds, 3),
+        "backend": getattr(executor, "backend", "local"),
+        "workers": getattr(executor, "workers", 1),
+        "events": sum(int(recorded[str(c.index)]["events"]) for c in kept),
+        "convergence": {
+            "tolerance": plan.get("until_converged"),
+            "converged": converged_at is not None,
+            "at_replications": replications if converged_at is not None else None,
+        },
+        "plan": {k: v for k, v in plan.items() if k != "chunks"},
+        "parts": parts,
+    }
+    run_dir = writer.publish(manifest)
     return RunOutcome(run_dir, summary, manifest)
 
 
 def _draw_charts(
-    writer: RunWriter, tables: dict[str, Any], scenario: Scenario, digest: str, started: datetime
+    writer: RunWriter,
+    bands: pd.DataFrame,
+    regional: pd.DataFrame,
+    scenario: Scenario,
+    plan: dict[str, Any],
+    replications: int,
+    run_date: str,
 ) -> None:
     from capsim import charts
 
-    label = charts.RunLabel(
-        scenario.name,
-        digest,
-        scenario.seed,
-        scenario.replications,
-        __version__,
-        started.strftime("%Y-%m-%d"),
-    )
-    fig = charts.capacity_vs_demand(tables["timeseries"], tables["regions"], label)
-    charts.save(fig, writer.path("charts"), "capacity_vs_demand")
+    label = charts.RunLabel(scenario.name, str(plan["scenario_sha256"]), scenario.seed,
+                            replications, __version__, run_date)
+    directory = writer.path("charts")
+    directory.mkdir(exist_ok=True)
+    charts.save(charts.capacity_vs_demand(bands, regional, label), directory,
+                "capacity_vs_demand")
+    charts.save(charts.capacity_fan(bands, label), directory, "capacity_fan")
+    charts.save(charts.shortfall_probability(bands, label), directory, "shortfall_probability")
+
+
+def replications_per_second(manifest: dict[str, Any]) -> float:
+    """Throughput of a finished run, from its manifest."""
+    seconds = float(manifest["wall_seconds"])
+    return math.inf if seconds <= 0 else float(manifest["replications"]) / seconds

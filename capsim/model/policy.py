@@ -102,5 +102,10 @@ def _kind_fits(world: World, kind_name: str, region: str) -> bool:
 def _draw(rng: np.random.Generator, weights: Mapping[str, float]) -> str:
     """One key drawn with probability proportional to its weight (keys in sorted order)."""
     names = sorted(weights)
-    values = np.array([weights[name] for name in names], dtype=float)
-    return names[int(rng.choice(len(names), p=values / values.sum()))]
+    threshold = float(rng.random()) * sum(weights.values())
+    running = 0.0
+    for name in names:
+        running += weights[name]
+        if threshold < running:
+            return name
+    return next(name for name in reversed(names) if weights[name] > 0)
