@@ -35,7 +35,13 @@ class Order:
 
 
 class EquipmentBook:
-    """One equipment type: order book, factory process and our stock of delivered units."""
+    """One equipment type: the factory's order book and our stock of delivered units.
+
+    The book is first in, first out and the factory makes one unit every ``12 / units_per_year``
+    months, so each order's completion follows from the orders before it by arithmetic: other
+    buyers' orders (drawn up front as a Poisson stream) need no simulation events, and only our
+    own deliveries are scheduled.
+    """
 
     def __init__(
         self,
@@ -50,17 +56,15 @@ class EquipmentBook:
         self.name = name
         self.spec = spec
         self.rng = rng
-        self.horizon_months = horizon_months
         self.recorder = recorder
         self.months_per_unit = 12.0 / spec.units_per_year
-        self.book: simpy.Store = simpy.Store(env)
         self.stock = simpy.Container(env, init=0, capacity=math.inf)
         self.orders: list[Order] = []
         self.on_order_units = 0
+        self._factory_free_at = 0.0
+        self._others = self._other_buyers(horizon_months)
         if spec.backlog_units > 0:
-            self._place(OTHER, "", spec.backlog_units)
-        env.process(self._factory())
-        env.process(self._other_buyers())
+            self._book(Order(OTHER, "", spec.backlog_units, 0.0, self._lead(0.0)))
 
     def units_for(self, kind: str, mw: float) -> int:
         """Whole units a site of ``mw`` of this kind needs."""
@@ -68,55 +72,58 @@ class EquipmentBook:
         return math.ceil(mw * per_100mw / 100.0 - 1e-9) if per_100mw > 0 else 0
 
     def order(self, deal_id: str, units: int) -> None:
-        """Place our order now (the policy decides when)."""
-        if units > 0:
-            self._place(OUR, deal_id, units)
-            self.recorder.log(self.env.now, "ordered", f"{self.name}:{deal_id}:{units}")
-
-    def _place(self, buyer: str, deal_id: str, units: int) -> None:
-        lead = self.spec.lead_time_months.sample(self.rng)
-        order = Order(buyer, deal_id, units, self.env.now, self.env.now + lead)
-        self.orders.append(order)
-        if buyer == OUR:
-            self.on_order_units += units
-        self.book.put(order)
-
-    def _factory(self) -> Generator[simpy.Event, object, None]:
-        while True:
-            order = yield self.book.get()
-            assert isinstance(order, Order)
-            yield self.env.timeout(order.units * self.months_per_unit)
-            wait = order.earliest_delivery - self.env.now
-            if wait > 0:
-                self.env.process(self._deliver_later(order, wait))
-            else:
-                self._deliver(order)
-
-    def _deliver_later(self, order: Order, wait: float) -> Generator[simpy.Event, object, None]:
-        yield self.env.timeout(wait)
-        self._deliver(order)
-
-    def _deliver(self, order: Order) -> None:
-        order.delivered = self.env.now
-        if order.buyer == OUR:
-            self.on_order_units -= order.units
-            self.stock.put(order.units)
-            self.recorder.log(self.env.now, "delivered", f"{self.name}:{order.deal_id}")
-
-    def _other_buyers(self) -> Generator[simpy.Event, object, None]:
-        per_year = self.spec.other_orders_per_year
-        if per_year <= 0:
+        """Place our order now (the policy decides when); it is delivered into the stock."""
+        if units <= 0:
             return
-        while True:
-            gap = float(self.rng.exponential(12.0 / per_year))
-            if self.env.now + gap >= self.horizon_months:
-                return
-            yield self.env.timeout(gap)
-            self._place(OTHER, "", 1)
+        now = self.env.now
+        self._book_others_until(now)
+        order = Order(OUR, deal_id, units, now, self._lead(now))
+        self._book(order)
+        self.on_order_units += units
+        self.recorder.log(now, "ordered", f"{self.name}:{deal_id}:{units}")
+        self.env.process(self._deliver(order))
 
-    def flush(self) -> None:
-        """Append every order to the recorder (at the end of a replication)."""
+    def _lead(self, now: float) -> float:
+        return now + self.spec.lead_time_months.sample(self.rng)
+
+    def _book(self, order: Order) -> None:
+        """Put an order on the book; its delivery month follows from the factory's queue."""
+        start = max(self._factory_free_at, order.ordered)
+        self._factory_free_at = start + order.units * self.months_per_unit
+        order.delivered = max(self._factory_free_at, order.earliest_delivery)
+        self.orders.append(order)
+
+    def _book_others_until(self, month: float) -> None:
+        while self._others and self._others[-1][0] <= month:
+            ordered, lead = self._others.pop()
+            self._book(Order(OTHER, "", 1, ordered, ordered + lead))
+
+    def _other_buyers(self, horizon_months: float) -> list[tuple[float, float]]:
+        """Other buyers' single-unit orders over the horizon: (month, lead time), latest first."""
+        per_year = self.spec.other_orders_per_year
+        arrivals: list[tuple[float, float]] = []
+        month = 0.0
+        while per_year > 0:
+            month += float(self.rng.exponential(12.0 / per_year))
+            if month >= horizon_months:
+                break
+            arrivals.append((month, self.spec.lead_time_months.sample(self.rng)))
+        arrivals.reverse()
+        return arrivals
+
+    def _deliver(self, order: Order) -> Generator[simpy.Event, object, None]:
+        assert order.delivered is not None
+        yield self.env.timeout(order.delivered - self.env.now)
+        self.on_order_units -= order.units
+        self.stock.put(order.units)
+        self.recorder.log(self.env.now, "delivered", f"{self.name}:{order.deal_id}")
+
+    def flush(self, horizon_months: float) -> None:
+        """Append every order placed before the horizon to the recorder."""
+        self._book_others_until(horizon_months)
         for o in self.orders:
+            delivered = o.delivered if o.delivered is not None and o.delivered <= horizon_months \
+                else None
             self.recorder.equipment.append(
-                (self.name, o.buyer, o.deal_id, o.units, o.ordered, o.delivered)
+                (self.name, o.buyer, o.deal_id, o.units, o.ordered, delivered)
             )

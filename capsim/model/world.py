@@ -117,7 +117,7 @@ def flush(world: World) -> None:
     for grid in world.grids.values():
         grid.flush()
     for book in world.books.values():
-        book.flush()
+        book.flush(world.horizon_months)
     for deal in world.deals:
         stages = {k: v for k, v in deal.stage_months.items() if k not in (LAUNCH, SIGNED)}
         row = (

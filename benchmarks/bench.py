@@ -1,0 +1,136 @@
+"""capsim benchmarks: throughput, cost per event, memory as replications grow, start-up time.
+
+Run from the repository root with the project's environment:
+
+    .venv/bin/python benchmarks/bench.py                 # the full set (several minutes)
+    .venv/bin/python benchmarks/bench.py --quick         # smaller sizes, for a quick look
+
+Every figure printed is measured in this run on this machine; targets are printed beside them
+and each line says whether it was met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIO = ROOT / "scenarios" / "apac_2026.yaml"
+PYTHON = sys.executable
+
+
+def bare_simpy_us_per_event(events: int) -> float:
+    """Microseconds per event of a bare SimPy process yielding timeouts (best of three)."""
+    import simpy
+
+    def loop(env: simpy.Environment) -> object:
+        for _ in range(events):
+            yield env.timeout(1)
+
+    best = float("inf")
+    for _ in range(3):
+        env = simpy.Environment()
+        env.process(loop(env))
+        start = time.perf_counter()
+        env.run()
+        best = min(best, (time.perf_counter() - start) / events * 1e6)
+    return best
+
+
+def capsim_us_per_event(replications: int) -> tuple[float, float, int]:
+    """(microseconds per event, seconds per replication, events per replication) for apac_2026."""
+    from capsim.loader import load_scenario
+    from capsim.model.world import simulate
+
+    scenario = load_scenario(SCENARIO)
+    simulate(scenario, 0)
+    events = 0
+    start = time.perf_counter()
+    for rep in range(replications):
+        events += simulate(scenario, rep).events
+    seconds = time.perf_counter() - start
+    return seconds / events * 1e6, seconds / replications, events // replications
+
+
+def run_cli(replications: int, workers: int, out: Path) -> tuple[dict[str, object], int]:
+    """Run ``capsim run`` in a child process; returns its manifest and its peak RSS in KiB."""
+    wrapper = (
+        "import resource, subprocess, sys; "
+        "r = subprocess.run(sys.argv[1:]); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)"
+    )
+    command = [PYTHON, "-c", wrapper, PYTHON, "-m", "capsim", "run", str(SCENARIO),
+               "-n", str(replications), "--workers", str(workers), "-o", str(out), "--force"]
+    proc = subprocess.run(command, capture_output=True, text=True, check=True)
+    peak_kib = int(proc.stdout.strip().splitlines()[-1])
+    manifest = json.loads((out / "manifest.json").read_text())
+    return manifest, peak_kib
+
+
+def startup_seconds(command: list[str], repeats: int = 7) -> float:
+    """Best wall time of a short command."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(command, capture_output=True, check=True)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def verdict(ok: bool) -> str:
+    """'met' or 'MISSED'."""
+    return "met" if ok else "MISSED"
+
+
+def main() -> None:
+    """Measure and print every figure."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (not the targets')")
+    args = parser.parse_args()
+    small, large = (100, 1000) if args.quick else (1000, 10000)
+    throughput_n = 100 if args.quick else 400
+
+    print(f"capsim benchmarks on {SCENARIO.name} ({'quick' if args.quick else 'full'})")
+    bare = bare_simpy_us_per_event(200_000)
+    per_event, per_rep, events_per_rep = capsim_us_per_event(20 if args.quick else 60)
+    ratio = per_event / bare
+    print(f"bare SimPy timeout loop:   {bare:8.2f} us/event")
+    print(f"capsim apac_2026:          {per_event:8.2f} us/event "
+          f"({events_per_rep:,} events and {per_rep * 1000:.1f} ms per replication, "
+          f"{1e6 / per_event:,.0f} events/s)")
+    print(f"ratio capsim / bare:       {ratio:8.1f}x   target <= 3x: {verdict(ratio <= 3)}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rates = {}
+        for workers in (1, 2):
+            manifest, _ = run_cli(throughput_n, workers, Path(tmp) / f"w{workers}")
+            rates[workers] = float(manifest["replications"]) / float(manifest["wall_seconds"])
+            print(f"throughput, {workers} worker(s): {rates[workers]:8.1f} replications/s "
+                  f"({throughput_n} replications)")
+        speedup = rates[2] / rates[1]
+        print(f"speed-up 2 vs 1 workers:   {speedup:8.2f}x   target >= 1.7x: "
+              f"{verdict(speedup >= 1.7)}")
+
+        peaks = {}
+        for n in (small, large):
+            _, peaks[n] = run_cli(n, 2, Path(tmp) / f"m{n}")
+            print(f"peak RSS, {n:>6,} replications: {peaks[n] / 1024:8.1f} MiB")
+        growth = peaks[large] / peaks[small]
+        print(f"memory growth {large:,} / {small:,}: {growth:6.2f}x   target <= 1.3x: "
+              f"{verdict(growth <= 1.3)}; under 1 GiB: {verdict(peaks[large] < 1024 * 1024)}")
+
+    bare_start = startup_seconds([PYTHON, "-c", "pass"])
+    help_start = startup_seconds([PYTHON, "-m", "capsim", "--help"])
+    extra = help_start - bare_start
+    print(f"python -c pass:            {bare_start:8.3f} s")
+    print(f"capsim --help:             {help_start:8.3f} s   (+{extra:.3f} s; target <= 0.3 s: "
+          f"{verdict(extra <= 0.3)})")
+
+
+if __name__ == "__main__":
+    main()
