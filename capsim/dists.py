@@ -139,6 +139,8 @@ class Normal(_Spec):
 
     @model_validator(mode="after")
     def _bounds(self) -> Normal:
+        if math.isnan(self.min) or math.isnan(self.max):
+            raise ValueError("min and max must be numbers or -.inf/.inf, not NaN")
         if self.max <= self.min:
             raise ValueError(f"max ({self.max:g}) must exceed min ({self.min:g})")
         if self.sd > 0:
@@ -159,6 +161,8 @@ class Normal(_Spec):
         return lo, hi
 
     def support(self) -> tuple[float, float]:
+        if self.sd == 0:
+            return (self.mean_, self.mean_)
         return (self.min, self.max)
 
     def mean(self) -> float:
@@ -232,7 +236,9 @@ class Choice(_Spec):
     """One of a few discrete values, with weights (normalised; need not sum to 1)."""
 
     dist: Literal["choice"]
-    values: list[float] = Field(min_length=1, max_length=10_000, description="Possible values.")
+    values: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(
+        min_length=1, max_length=10_000, description="Possible values."
+    )
     weights: list[float] | None = Field(
         default=None, description="Relative weight of each value (default: equal)."
     )
@@ -270,7 +276,7 @@ class Empirical(_Spec):
     """Resample observed values (e.g. past project durations), each equally likely."""
 
     dist: Literal["empirical"]
-    samples: list[float] = Field(
+    samples: list[Annotated[float, Field(allow_inf_nan=False)]] = Field(
         min_length=1, max_length=100_000, description="Observed values to resample."
     )
 

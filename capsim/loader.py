@@ -1,7 +1,8 @@
 """Read scenario files into a validated ``Scenario``: inheritance, overrides, located errors.
 
 ``extends: base.yaml`` deep-merges the file over its base (mappings merge, everything else is
-replaced); ``--set dotted.path=value`` overrides come last. Every problem is reported with the
+replaced, and so is a mapping that names another ``dist`` or growth ``model`` than its base);
+``--set dotted.path=value`` overrides come last. Every problem is reported with the
 file, line and column it came from, all at once, as a ``ScenarioError``.
 """
 
@@ -72,7 +73,9 @@ def resolve_file(path: Path, chain: tuple[Path, ...] = ()) -> Located:
     if len(seen) > MAX_EXTENDS_DEPTH:
         raise _problem(here, "extends", f"more than {MAX_EXTENDS_DEPTH} levels of extends")
     if not base_path.is_file():
-        raise _problem(here, "extends", f"base scenario {base_name!r} not found ({base_path})")
+        hint = suggest(base_path.name, [p.name for p in base_path.parent.glob("*.y*ml")])
+        message = f"base scenario {base_name!r} not found ({base_path}){hint}"
+        raise _problem(here, "extends", message)
     base = resolve_file(base_path, seen)
     return merge(base, located)
 
@@ -82,7 +85,11 @@ def _problem(pos: Position, path: str, message: str) -> ScenarioError:
 
 
 def merge(base: Located, child: Located) -> Located:
-    """Deep-merge ``child`` over ``base``: mappings merge key by key, other values replace."""
+    """Deep-merge ``child`` over ``base``: mappings merge key by key, other values replace.
+
+    A mapping whose ``dist`` (or growth ``model``) differs from the base's replaces it whole, so
+    that the base's parameters (a PERT's ``mode``) do not leak into another distribution.
+    """
     positions = dict(base.positions)
     key_positions = dict(base.key_positions)
 
@@ -91,7 +98,7 @@ def merge(base: Located, child: Located) -> Located:
         for key, value in over.items():
             path = (*prefix, key)
             old = result.get(key)
-            if isinstance(old, dict) and isinstance(value, dict):
+            if isinstance(old, dict) and isinstance(value, dict) and not _retagged(old, value):
                 result[key] = overlay(old, value, path)
             else:
                 _forget(positions, path)
@@ -105,6 +112,25 @@ def merge(base: Located, child: Located) -> Located:
     return Located(data, positions, key_positions)
 
 
+def _retagged(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether ``new`` names another distribution or growth model than ``old``."""
+    return any(
+        isinstance(old.get(tag), str) and isinstance(new.get(tag), str) and old[tag] != new[tag]
+        for tag in _TAGS
+    )
+
+
+def _is_tagged(node: Any) -> bool:
+    """Whether ``node`` is a distribution or growth-model mapping (it has a ``dist``/``model``)."""
+    return isinstance(node, dict) and any(isinstance(node.get(tag), str) for tag in _TAGS)
+
+
+def _get(data: Any, path: PathKey) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
 def _forget(positions: dict[PathKey, Position], prefix: PathKey) -> None:
     for path in [p for p in positions if p[: len(prefix)] == prefix]:
         del positions[path]
@@ -114,14 +140,21 @@ def apply_overrides(located: Located, overrides: Sequence[str]) -> None:
     """Apply ``dotted.path=value`` overrides in order; a bad path or value is a located problem."""
     problems: list[Problem] = []
     for text in overrides:
+        source = f"{SET_SOURCE} {text}"
         try:
             path, value = _parse_override(text)
             _set_path(located.data, path, value)
         except ValueError as exc:
-            problems.append(Problem(SET_SOURCE, None, None, text.partition("=")[0], str(exc)))
+            problems.append(Problem(source, None, None, text.partition("=")[0].strip(), str(exc)))
             continue
         _forget(located.positions, path)
-        located.positions[path] = (f"{SET_SOURCE} {text}", 0, 0)
+        _forget(located.key_positions, path)
+        located.positions[path] = (source, 0, 0)
+        # sections the override created, and a distribution it changed one parameter of, are
+        # blamed on it too (e.g. 'study_months.p90=5' making p90 fall below the file's median)
+        for end in range(1, len(path)):
+            if path[:end] not in located.positions or _is_tagged(_get(located.data, path[:end])):
+                located.positions[path[:end]] = (source, 0, 0)
     if problems:
         raise ScenarioError(problems)
 
@@ -145,6 +178,14 @@ def _parse_override(text: str) -> tuple[PathKey, Any]:
 def _set_path(data: dict[str, Any], path: PathKey, value: Any) -> None:
     node: Any = data
     for depth, part in enumerate(path[:-1]):
+        if isinstance(node, dict) and isinstance(part, str) and part not in node:
+            name, step = dotted(path[: depth + 1]), path[depth + 1]
+            if isinstance(step, int):
+                raise ValueError(
+                    f"{name} is not set, so it has no item [{step}]; set the whole list instead,"
+                    f" e.g. {name}=[...]"
+                )
+            node[part] = {}  # a section the file leaves to its defaults; the schema checks names
         node = _child(node, part, path[:depth])
     last = path[-1]
     if isinstance(node, dict) and isinstance(last, str):
@@ -181,7 +222,8 @@ def _child(node: Any, part: str | int, parent: PathKey) -> Any:
 def validate(located: Located, display: str) -> Scenario:
     """Validate resolved data against the schema and the cross-field checks."""
     try:
-        scenario = Scenario.model_validate(located.data)
+        # strict: YAML already typed every value, so true/false or quoted text is never a number
+        scenario = Scenario.model_validate(located.data, strict=True)
     except ValidationError as exc:
         raise ScenarioError([_locate(located, display, err) for err in exc.errors()]) from None
     findings = run_checks(scenario)
@@ -222,11 +264,21 @@ _TAG_VALUES = {tag for tags in _TAGS.values() for tag in tags}
 
 
 def _locate(located: Located, display: str, err: Any) -> Problem:
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    path, schema = _data_path(located.data, loc)
+    loc = tuple(p for p in err["loc"] if not _is_validator_name(p))
+    in_key = loc[-1:] == ("[key]",)  # pydantic's marker for a bad mapping key (a region id)
+    path, schema = _data_path(located.data, loc[:-1] if in_key else loc)
     kind = err["type"]
-    pos = located.where(path, key=kind == "extra_forbidden")
+    if kind == "missing":
+        # nothing is written for a missing field: point at the key of the mapping lacking it
+        pos = located.where(path[:-1], key=True) if len(path) > 1 else None
+    else:
+        pos = located.where(path, key=in_key or kind == "extra_forbidden")
     return _at(pos, display, dotted(path), _message(err, schema))
+
+
+def _is_validator_name(part: str | int) -> bool:
+    """Whether a location part names a pydantic validator ('function-after[...]'), not a key."""
+    return isinstance(part, str) and part.startswith("function-") and part.endswith("]")
 
 
 def _at(pos: Position | None, display: str, path: str, message: str) -> Problem:
@@ -278,7 +330,7 @@ def _message(err: Any, schema: tuple[str | int, ...]) -> str:
         return f"expected a list, found {_kind_of(found)}"
     if kind in {"float_type", "float_parsing", "int_type", "int_parsing", "int_from_float"}:
         noun = "a whole number" if kind.startswith("int") else "a number"
-        return f"expected {noun}, found {_kind_of(found)} {found!r}"
+        return f"expected {noun}, found {_shown(found)}"
     if kind in {"bool_type", "bool_parsing"}:
         return f"expected true or false, found {found!r}"
     if kind in {"string_type"}:
@@ -292,6 +344,13 @@ def _message(err: Any, schema: tuple[str | int, ...]) -> str:
         }[kind]
         bound = next(iter(ctx.values()))
         return f"must be {op} {bound}; found {found!r}"
+    if kind in {"too_short", "too_long", "string_too_short", "string_too_long"}:
+        short = kind.endswith("short")
+        limit = ctx.get("min_length" if short else "max_length")
+        noun = ("character" if kind.startswith("string") else "item") + ("" if limit == 1 else "s")
+        count = len(found) if isinstance(found, str) else ctx.get("actual_length")
+        found_part = "" if count is None else f", found {count}"
+        return f"expected {'at least' if short else 'at most'} {limit} {noun}{found_part}"
     if kind == "finite_number":
         return "must be a finite number; found infinity or NaN"
     message: str = err["msg"]
@@ -299,9 +358,20 @@ def _message(err: Any, schema: tuple[str | int, ...]) -> str:
     return message[:1].lower() + message[1:]
 
 
+def _shown(value: Any) -> str:
+    """A wrong value as a message shows it: text and numbers themselves, else their kind."""
+    if isinstance(value, str):
+        return f"text {value!r}"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value)
+    return _kind_of(value)
+
+
 def _kind_of(value: Any) -> str:
     if isinstance(value, bool):
         return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
@@ -331,6 +401,8 @@ def _schema_type(schema: tuple[str | int, ...]) -> Any:
 def _unwrap(annotation: Any, part: str | int) -> Any:
     """Step from an annotation into its child named ``part``."""
     annotation = _strip(annotation, part)
+    if isinstance(part, str) and _tag_of(annotation) == part:
+        return annotation  # the step chose a union member by its tag ('pert'), not a field
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         info = annotation.model_fields.get(str(part))
         if info is None:

@@ -70,7 +70,7 @@ class TableGrowth(Frozen):
     """IT load given year by year (e.g. a board-approved plan), linearly interpolated."""
 
     model: Literal["table"]
-    it_mw_by_year: list[Annotated[float, Field(ge=0)]] = Field(
+    it_mw_by_year: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
         min_length=1,
         max_length=200,
         description="IT MW at the start of each year from the scenario start (year 0 first).",
@@ -290,10 +290,10 @@ class Policy(Frozen):
     reserve_margin: float = Field(
         ge=0, le=10, description="Capacity target above forecast, fraction."
     )
-    region_weights: dict[RegionId, Annotated[float, Field(ge=0)]] = Field(
+    region_weights: dict[RegionId, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
         min_length=1, description="Relative share of new deals by region."
     )
-    kind_weights: dict[DealKindName, Annotated[float, Field(ge=0)]] = Field(
+    kind_weights: dict[DealKindName, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
         min_length=1, description="Relative share of new deals by kind."
     )
     max_live_deals: int = Field(
@@ -338,7 +338,9 @@ class Bridge(Frozen):
     """Temporary on-site generation for a built site still waiting for its grid connection."""
 
     enabled: bool = Field(default=False, description="Whether bridge power is used.")
-    max_mw_per_site: float = Field(default=0.0, ge=0, description="Largest bridge per site, MW.")
+    max_mw_per_site: float = Field(
+        default=0.0, ge=0, allow_inf_nan=False, description="Largest bridge per site, MW."
+    )
     lead_time_months: NonNegativeDist = Field(
         default=Fixed(value=0.0), description="Order to bridge power."
     )

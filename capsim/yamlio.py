@@ -247,7 +247,7 @@ class _Builder:
     def enter(self, node: Node, path: PathKey, level: int) -> None:
         self.count += 1
         if self.count > MAX_NODES:
-            self.fail(node, path, _TOO_MANY)
+            self.fail(node, (), _TOO_MANY)
         if level > MAX_DEPTH:
             self.fail(node, path, _TOO_DEEP)
 

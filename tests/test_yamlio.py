@@ -447,7 +447,7 @@ def test_billion_laughs_is_refused_quickly() -> None:
     problem = one_problem(billion_laughs())
     assert time.perf_counter() - start < 2
     assert problem.message == TOO_MANY
-    assert problem.path.startswith("lol")
+    assert problem.path == ""  # where counting stopped is no place to blame
 
 
 def test_merge_key_bomb_is_refused_quickly() -> None:
