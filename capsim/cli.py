@@ -10,21 +10,14 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from capsim import __version__
-from capsim.errors import EXIT_INTERRUPTED, CapsimError
+from capsim.cli_support import overrides, progress_reporter, reports_errors
 from capsim.settings import DEFAULT_CHUNK_SIZE
-
-LOG_EVERY_SECONDS = 10.0
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 HEADLINE = (
     ("shortfall_mw_months", "shortfall (MW-months)"),
@@ -36,29 +29,6 @@ HEADLINE = (
     ("cost_per_delivered_mw_usd", "cost per delivered MW (USD m)"),
     ("bridge_mw_months", "bridge (MW-months)"),
 )
-
-
-def reports_errors(command: F) -> F:
-    """Print CapsimErrors as located messages and exit with their code, never a traceback."""
-
-    @wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except CapsimError as exc:
-            for line in exc.messages():
-                click.echo(f"error: {line}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(EXIT_INTERRUPTED)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _overrides(sets: Sequence[str], **named: Any) -> list[str]:
-    extra = [f"{key}={value}" for key, value in named.items() if value is not None]
-    return [*sets, *extra]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -183,46 +153,10 @@ def run(
                 raise UsageError("missing SCENARIO (or --resume DIR)")
             from capsim.loader import load_scenario
 
-            overrides = _overrides(sets, replications=replications, seed=seed)
-            outcome = run_scenario(load_scenario(scenario_file, overrides), options, progress)
+            changes = overrides(sets, replications=replications, seed=seed)
+            outcome = run_scenario(load_scenario(scenario_file, changes), options, progress)
     click.echo(format_headline(outcome.summary, outcome.manifest))
     click.echo(f"run directory: {outcome.run_dir}")
-
-
-@contextmanager
-def progress_reporter() -> Iterator[Callable[[int, int, float], None]]:
-    """A progress bar on a terminal; plain periodic lines otherwise."""
-    if sys.stderr.isatty():
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
-        bar = Progress(TextColumn("replications"), BarColumn(), MofNCompleteColumn(),
-                       TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), transient=True)
-        task = bar.add_task("run", total=None, rate="")
-
-        def show(done: int, total: int, seconds: float) -> None:
-            rate = f"{done / seconds:,.1f}/s" if seconds > 0 else ""
-            bar.update(task, completed=done, total=total, rate=rate)
-
-        with bar:
-            yield show
-        return
-    last = [0.0]
-
-    def log(done: int, total: int, seconds: float) -> None:
-        if seconds - last[0] >= LOG_EVERY_SECONDS or done == total:
-            last[0] = seconds
-            rate = done / seconds if seconds > 0 else 0.0
-            left = (total - done) / rate if rate > 0 else 0.0
-            click.echo(f"progress: {done}/{total} replications, {rate:,.1f}/s, "
-                       f"about {left:,.0f} s left", err=True)
-
-    yield log
 
 
 def format_headline(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
