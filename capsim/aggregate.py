@@ -15,8 +15,11 @@ import pandas as pd
 
 from capsim.results import summarize
 
-DEAL_COLUMNS_FOR_SUMMARY = ["replication", "kind", "region", "in_flight", "first_power",
-                            "months_to_first_power", "signed", "outcome"]
+DEAL_COLUMNS_FOR_SUMMARY = ["kind", "region", "in_flight", "first_power", "months_to_first_power"]
+POWERED_DEALS: list[tuple[str, str, Any]] = [
+    ("months_to_first_power", ">=", 0.0),
+    ("in_flight", "==", False),
+]
 QUEUE_COLUMNS_FOR_SUMMARY = ["replication", "region", "applicant", "arrived", "study_start",
                              "study_end", "connected"]
 BAND_COLUMNS = ["replication", "month", "date", "demand_mw", "capacity_mw", "energized_mw",
@@ -35,24 +38,51 @@ def summary_from_parts(run_dir: Path) -> dict[str, Any]:
     """summary.json's contents from the parts of a run."""
     tables = {
         "kpis": read_table(run_dir, "kpis"),
-        "deals": read_table(run_dir, "deals", DEAL_COLUMNS_FOR_SUMMARY),
+        "deals": read_table(run_dir, "deals", DEAL_COLUMNS_FOR_SUMMARY, filters=POWERED_DEALS),
         "queue": read_table(run_dir, "queue", QUEUE_COLUMNS_FOR_SUMMARY,
                             filters=[("applicant", "==", "own")]),
     }
     return summarize(tables)
 
 
+BANDED = ("demand_mw", "capacity_mw", "energized_mw", "bridge_mw", "shortfall_mw")
+
+
 def monthly_bands(run_dir: Path) -> pd.DataFrame:
-    """Per month end: P10/P50/P90 of demand, capacity and shortfall; shortfall probability."""
-    ts = read_table(run_dir, "timeseries", BAND_COLUMNS)
-    return bands(ts)
+    """Per month end: P10/P50/P90 of demand, capacity and shortfall; shortfall probability.
+
+    Rows are stored replication by replication, months in order (checked, not assumed), so each
+    column reshapes to a (replications x months) array; one column is read at a time, so the
+    memory needed stays a few columns' worth (same result as ``bands``).
+    """
+    path = run_dir / "timeseries.parquet"
+    month = pd.read_parquet(path, columns=["month"])["month"].to_numpy()
+    months = int(month.max())
+    replications = len(month) // months
+    if len(month) != replications * months or not (
+        month.reshape(replications, months) == np.arange(1, months + 1)
+    ).all():
+        raise ValueError(f"{path} is not stored replication by replication, month by month")
+    del month
+    first_part = sorted(path.glob("part-*.parquet"))[0]
+    dates = pd.read_parquet(first_part, columns=["date"])["date"].to_numpy()[:months]
+    out = pd.DataFrame({"date": dates})
+    for column in BANDED:
+        values = pd.read_parquet(path, columns=[column])[column].to_numpy()
+        grid = values.reshape(replications, months)
+        for tag, q in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9)):
+            out[f"{column[:-3]}_{tag}_mw"] = np.quantile(grid, q, axis=0)
+        if column == "shortfall_mw":
+            out["shortfall_probability"] = (grid > 1e-6).mean(axis=0)
+    out["replications"] = replications
+    return out
 
 
 def bands(ts: pd.DataFrame) -> pd.DataFrame:
     """Monthly quantile bands from timeseries rows of any number of replications."""
     grouped = ts.groupby("date", sort=True)
     out = pd.DataFrame(index=grouped.size().index)
-    for column in ("demand_mw", "capacity_mw", "energized_mw", "bridge_mw", "shortfall_mw"):
+    for column in BANDED:
         series = grouped[column]
         for tag, q in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9)):
             out[f"{column[:-3]}_{tag}_mw"] = series.quantile(q)
