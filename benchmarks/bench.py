@@ -4,6 +4,7 @@ Run from the repository root with the project's environment:
 
     .venv/bin/python benchmarks/bench.py                 # the full set (several minutes)
     .venv/bin/python benchmarks/bench.py --quick         # smaller sizes, for a quick look
+    .venv/bin/python benchmarks/bench.py --part memory   # one measurement only
 
 Every figure printed is measured in this run on this machine; targets are printed beside them
 and each line says whether it was met.
@@ -82,6 +83,9 @@ def startup_seconds(command: list[str], repeats: int = 7) -> float:
     return best
 
 
+PARTS = ("events", "throughput", "memory", "startup")
+
+
 def verdict(ok: bool) -> str:
     """'met' or 'MISSED'."""
     return "met" if ok else "MISSED"
@@ -91,13 +95,28 @@ def main() -> None:
     """Measure and print every figure."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes (not the targets')")
+    parser.add_argument("--part", choices=("all", *PARTS), default="all", help="what to measure")
     args = parser.parse_args()
+    parts = PARTS if args.part == "all" else (args.part,)
     small, large = (100, 1000) if args.quick else (1000, 10000)
     throughput_n = 100 if args.quick else 400
 
     print(f"capsim benchmarks on {SCENARIO.name} ({'quick' if args.quick else 'full'})")
+    if "events" in parts:
+        measure_events(args.quick)
+    with tempfile.TemporaryDirectory() as tmp:
+        if "throughput" in parts:
+            measure_throughput(throughput_n, Path(tmp))
+        if "memory" in parts:
+            measure_memory(small, large, Path(tmp))
+    if "startup" in parts:
+        measure_startup()
+
+
+def measure_events(quick: bool) -> None:
+    """Cost per event of capsim next to a bare SimPy loop, in this process."""
     bare = bare_simpy_us_per_event(200_000)
-    per_event, per_rep, events_per_rep = capsim_us_per_event(20 if args.quick else 60)
+    per_event, per_rep, events_per_rep = capsim_us_per_event(20 if quick else 60)
     ratio = per_event / bare
     print(f"bare SimPy timeout loop:   {bare:8.2f} us/event")
     print(f"capsim apac_2026:          {per_event:8.2f} us/event "
@@ -105,25 +124,33 @@ def main() -> None:
           f"{1e6 / per_event:,.0f} events/s)")
     print(f"ratio capsim / bare:       {ratio:8.1f}x   target <= 3x: {verdict(ratio <= 3)}")
 
-    with tempfile.TemporaryDirectory() as tmp:
-        rates = {}
-        for workers in (1, 2):
-            manifest, _ = run_cli(throughput_n, workers, Path(tmp) / f"w{workers}")
-            rates[workers] = float(manifest["replications"]) / float(manifest["wall_seconds"])
-            print(f"throughput, {workers} worker(s): {rates[workers]:8.1f} replications/s "
-                  f"({throughput_n} replications)")
-        speedup = rates[2] / rates[1]
-        print(f"speed-up 2 vs 1 workers:   {speedup:8.2f}x   target >= 1.7x: "
-              f"{verdict(speedup >= 1.7)}")
 
-        peaks = {}
-        for n in (small, large):
-            _, peaks[n] = run_cli(n, 2, Path(tmp) / f"m{n}")
-            print(f"peak RSS, {n:>6,} replications: {peaks[n] / 1024:8.1f} MiB")
-        growth = peaks[large] / peaks[small]
-        print(f"memory growth {large:,} / {small:,}: {growth:6.2f}x   target <= 1.3x: "
-              f"{verdict(growth <= 1.3)}; under 1 GiB: {verdict(peaks[large] < 1024 * 1024)}")
+def measure_throughput(throughput_n: int, tmp: Path) -> None:
+    """Replications per second through the CLI at 1 and 2 workers."""
+    rates = {}
+    for workers in (1, 2):
+        manifest, _ = run_cli(throughput_n, workers, tmp / f"w{workers}")
+        rates[workers] = float(manifest["replications"]) / float(manifest["wall_seconds"])
+        print(f"throughput, {workers} worker(s): {rates[workers]:8.1f} replications/s "
+              f"({throughput_n} replications)")
+    speedup = rates[2] / rates[1]
+    print(f"speed-up 2 vs 1 workers:   {speedup:8.2f}x   target >= 1.7x: "
+          f"{verdict(speedup >= 1.7)}")
 
+
+def measure_memory(small: int, large: int, tmp: Path) -> None:
+    """Peak resident memory of a whole run at two sizes (largest single process)."""
+    peaks = {}
+    for n in (small, large):
+        _, peaks[n] = run_cli(n, 2, tmp / f"m{n}")
+        print(f"peak RSS, {n:>6,} replications: {peaks[n] / 1024:8.1f} MiB")
+    growth = peaks[large] / peaks[small]
+    print(f"memory growth {large:,} / {small:,}: {growth:6.2f}x   target <= 1.3x: "
+          f"{verdict(growth <= 1.3)}; under 1 GiB: {verdict(peaks[large] < 1024 * 1024)}")
+
+
+def measure_startup() -> None:
+    """``capsim --help`` next to a bare interpreter start."""
     bare_start = startup_seconds([PYTHON, "-c", "pass"])
     help_start = startup_seconds([PYTHON, "-m", "capsim", "--help"])
     extra = help_start - bare_start
