@@ -79,6 +79,12 @@ def test_two_local_workers_give_identical_tables(reference: Path, tmp_path: Path
     assert manifest["events"] == json.loads((reference / "manifest.json").read_text())["events"]
 
 
+def test_runs_off_a_terminal_log_progress_lines(tmp_path: Path) -> None:
+    output = _cli("run", MINIMAL, "-n", "6", "--chunk-size", "3", "--workers", "1",
+                  "-o", str(tmp_path / "run"))
+    assert "progress: 6/6 replications" in output
+
+
 def test_chunk_size_does_not_change_any_row(reference: Path, tmp_path: Path) -> None:
     out = tmp_path / "other_chunks"
     _cli("run", MINIMAL, "-n", "40", "--chunk-size", "7", "--workers", "1", "-o", str(out))
