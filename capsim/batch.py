@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import pandas as pd
 
@@ -163,7 +163,7 @@ class DaskExecutor:
         self._client.close()
 
 
-def make_executor(workers: int | None, scheduler: str | None) -> Any:
+def make_executor(workers: int | None, scheduler: str | None) -> Executor:
     """The executor the options ask for: Dask if a scheduler is named, else local processes."""
     address = scheduler or os.environ.get(SCHEDULER_ENV) or None
     if address:

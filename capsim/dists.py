@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from statistics import NormalDist
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -293,17 +293,10 @@ class Empirical(_Spec):
 AnyDist = (
     Fixed | Uniform | Triangular | Pert | Normal | LogNormal | Exponential | Choice | Empirical
 )
-DIST_NAMES = (
-    "fixed",
-    "uniform",
-    "triangular",
-    "pert",
-    "normal",
-    "lognormal",
-    "exponential",
-    "choice",
-    "empirical",
+DIST_NAMES: tuple[str, ...] = tuple(
+    str(get_args(member.model_fields["dist"].annotation)[0]) for member in get_args(AnyDist)
 )
+"""The ``dist`` tags, in the order of ``AnyDist`` (for messages listing the valid choices)."""
 
 
 def _number_to_fixed(value: Any) -> Any:

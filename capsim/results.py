@@ -29,7 +29,6 @@ TEXT_COLUMNS = {"region", "applicant", "deal_id", "kind", "outcome", "pool", "bu
 INTEGER_COLUMNS = {"replication", "month", "request_id", "units"}
 BOOL_COLUMNS = {"in_flight"}
 
-TABLES = ("timeseries", "regions", "deals", "queue", "equipment", "headroom", "kpis")
 QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
 
 #: Unit of every KPI, so tables and charts can label them.

@@ -8,7 +8,6 @@ result is the same whatever the executor, the number of workers or the interrupt
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -268,8 +267,3 @@ def _draw_charts(
     charts.save(charts.capacity_fan(bands, label), directory, "capacity_fan")
     charts.save(charts.shortfall_probability(bands, label), directory, "shortfall_probability")
 
-
-def replications_per_second(manifest: dict[str, Any]) -> float:
-    """Throughput of a finished run, from its manifest."""
-    seconds = float(manifest["wall_seconds"])
-    return math.inf if seconds <= 0 else float(manifest["replications"]) / seconds

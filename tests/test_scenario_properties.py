@@ -17,6 +17,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from capsim.dists import DIST_NAMES
 from capsim.errors import ScenarioError
 from capsim.loader import load_scenario, scenario_to_data
 from capsim.scenario import Scenario
@@ -64,20 +65,7 @@ def numbers(low: float = 0.0, high: float = 1e6) -> st.SearchStrategy[float]:
 def non_negative_dists(draw: Draw) -> Any:
     """Any distribution, as a file would write it, that never draws below zero."""
     kind = draw(
-        st.sampled_from(
-            [
-                "number",
-                "fixed",
-                "uniform",
-                "triangular",
-                "pert",
-                "normal",
-                "lognormal",
-                "exponential",
-                "choice",
-                "empirical",
-            ]
-        )
+        st.sampled_from(["number", *DIST_NAMES])
     )
     if kind == "number":
         return draw(st.one_of(st.integers(0, 10**6), numbers()))

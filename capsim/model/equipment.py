@@ -60,7 +60,6 @@ class EquipmentBook:
         self.months_per_unit = 12.0 / spec.units_per_year
         self.stock = simpy.Container(env, init=0, capacity=math.inf)
         self.orders: list[Order] = []
-        self.on_order_units = 0
         self._factory_free_at = 0.0
         self._others = self._other_buyers(horizon_months)
         if spec.backlog_units > 0:
@@ -79,7 +78,6 @@ class EquipmentBook:
         self._book_others_until(now)
         order = Order(OUR, deal_id, units, now, self._lead(now))
         self._book(order)
-        self.on_order_units += units
         self.recorder.log(now, "ordered", f"{self.name}:{deal_id}:{units}")
         self.env.process(self._deliver(order))
 
@@ -114,7 +112,6 @@ class EquipmentBook:
     def _deliver(self, order: Order) -> Generator[simpy.Event, object, None]:
         assert order.delivered is not None
         yield self.env.timeout(order.delivered - self.env.now)
-        self.on_order_units -= order.units
         self.stock.put(order.units)
         self.recorder.log(self.env.now, "delivered", f"{self.name}:{order.deal_id}")
 
