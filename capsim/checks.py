@@ -10,7 +10,15 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable
 
-from capsim.scenario import LAUNCH, SIGNED, Scenario, month_index
+from capsim.scenario import (
+    ALL_REGIONS,
+    LAUNCH,
+    MONTH_METRICS,
+    QUEUE_METRICS,
+    SIGNED,
+    Scenario,
+    month_index,
+)
 
 Finding = tuple[tuple[str | int, ...], str]
 
@@ -197,6 +205,105 @@ def check_bridge(s: Scenario) -> list[Finding]:
     return []
 
 
+def check_target_regions(s: Scenario) -> list[Finding]:
+    """Every region a calibration target names must be defined (or be 'all')."""
+    found: list[Finding] = []
+    regions = s.regions.keys()
+    for i, target in enumerate(s.targets):
+        named: list[Finding]
+        if isinstance(target.region, list):
+            named = [(("targets", i, "region", j), r) for j, r in enumerate(target.region)]
+        elif target.region != ALL_REGIONS:
+            named = [(("targets", i, "region"), target.region)]
+        else:
+            named = []
+        for path, region in named:
+            if region not in regions:
+                choices = [*regions, ALL_REGIONS]
+                found.append((path, _unknown("region", region, choices)))
+    return found
+
+
+def check_target_months(s: Scenario) -> list[Finding]:
+    """A target's month, and its filing cut-off, must fall within the simulated horizon."""
+    found: list[Finding] = []
+    first, last = month_index(s.start), month_index(s.end)
+    span = f"expected a month from {s.start} to {s.end}"
+    for i, target in enumerate(s.targets):
+        if target.month is not None:
+            index = month_index(target.month)
+            if index > last:
+                found.append((("targets", i, "month"),
+                              f"{target.month} is past the horizon (end {s.end}); {span}"))
+            elif index < first:
+                found.append((("targets", i, "month"),
+                              f"{target.month} is before start {s.start}; {span}"))
+        if target.filed_before is not None:
+            index = month_index(target.filed_before)
+            if index > last:
+                found.append((("targets", i, "filed_before"),
+                              f"{target.filed_before} is past the horizon (end {s.end}); {span}"))
+            elif index <= first:
+                found.append((("targets", i, "filed_before"),
+                              f"no request is filed before {target.filed_before} (start "
+                              f"{s.start}); expected a later month"))
+    return found
+
+
+def check_target_bounds(s: Scenario) -> list[Finding]:
+    """A target gives either a range (min and/or max, min <= max) or a value with a tolerance."""
+    found: list[Finding] = []
+    for i, t in enumerate(s.targets):
+        ranged = t.min_value is not None or t.max_value is not None
+        if t.value is not None and ranged:
+            found.append(
+                (("targets", i, "value"), "give either value (with tolerance) or min/max, not both")
+            )
+        elif t.value is None and not ranged:
+            found.append(
+                (("targets", i), "no published figure; expected min and/or max, or value")
+            )
+        if t.tolerance is not None and t.value is None:
+            found.append((("targets", i, "tolerance"), "tolerance needs a value"))
+        if t.min_value is not None and t.max_value is not None and t.min_value > t.max_value:
+            found.append(
+                (("targets", i, "max"), f"max {t.max_value:g} is below min {t.min_value:g}; "
+                 "expected min <= max")
+            )
+    return found
+
+
+def check_target_fields(s: Scenario) -> list[Finding]:
+    """Targets have unique names and only the fields their metric uses (month, applicant...)."""
+    found: list[Finding] = []
+    seen: set[str] = set()
+    for i, t in enumerate(s.targets):
+        if t.name in seen:
+            found.append((("targets", i, "name"), f"target name {t.name!r} is used twice"))
+        seen.add(t.name)
+        if t.metric in MONTH_METRICS and t.month is None:
+            found.append(
+                (("targets", i, "metric"), f"{t.metric} is read at a month end; expected month: "
+                 "YYYY-MM")
+            )
+        if t.metric not in MONTH_METRICS and t.month is not None:
+            found.append(
+                (("targets", i, "month"), f"{t.metric} is not read at a month; remove month")
+            )
+        if t.metric not in QUEUE_METRICS:
+            if t.filed_before is not None:
+                found.append(
+                    (("targets", i, "filed_before"), f"{t.metric} does not count requests; "
+                     "remove filed_before")
+                )
+            if t.applicant != "all":
+                found.append(
+                    (("targets", i, "applicant"), f"{t.metric} does not count requests; "
+                     "remove applicant")
+                )
+    return found
+
+
 ALL_CHECKS: tuple[Callable[[Scenario], list[Finding]], ...] = (
     check_horizon,
     check_region_references,
@@ -208,6 +315,10 @@ ALL_CHECKS: tuple[Callable[[Scenario], list[Finding]], ...] = (
     check_deals_in_flight,
     check_equipment_order_point,
     check_bridge,
+    check_target_regions,
+    check_target_months,
+    check_target_bounds,
+    check_target_fields,
 )
 
 

@@ -184,3 +184,14 @@ def _cell(value: float | None, scale: float) -> str:
     if math.isinf(value):
         return f"{'never':>12}"
     return f"{value / scale:>12,.2f}" if abs(value / scale) < 10 else f"{value / scale:>12,.0f}"
+
+
+def _register_commands() -> None:
+    """Add the commands that live in their own modules (each keeps its heavy imports lazy)."""
+    from capsim.cli_check import COMMANDS as CHECK_COMMANDS
+
+    for command in CHECK_COMMANDS:
+        main.add_command(command)
+
+
+_register_commands()

@@ -7,6 +7,7 @@ Durations are in months, power in MW (facility MW unless a name says ``it_mw``),
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Literal
 
@@ -360,6 +361,141 @@ class Money(Frozen):
     )
 
 
+# --- calibration targets ---------------------------------------------------------------------
+
+MetricName = Literal[
+    "request_to_connection_months",
+    "connected_mw_share",
+    "study_months",
+    "request_to_study_end_months",
+    "withdrawn_share",
+    "headroom_mw_at_month",
+    "energized_mw_at_month",
+]
+#: Unit of each calibration metric (the unit of a target's ``min``, ``max``, ``value``).
+METRIC_UNITS: dict[str, str] = {
+    "request_to_connection_months": "months",
+    "connected_mw_share": "fraction",
+    "study_months": "months",
+    "request_to_study_end_months": "months",
+    "withdrawn_share": "fraction",
+    "headroom_mw_at_month": "MW",
+    "energized_mw_at_month": "MW",
+}
+#: Metrics read from the queue table (requests); they take ``applicant`` and ``filed_before``.
+QUEUE_METRICS: tuple[str, ...] = (
+    "request_to_connection_months",
+    "connected_mw_share",
+    "study_months",
+    "request_to_study_end_months",
+    "withdrawn_share",
+)
+#: Metrics read at a month end; they need ``month``.
+MONTH_METRICS: tuple[str, ...] = ("headroom_mw_at_month", "energized_mw_at_month")
+ALL_REGIONS = "all"
+Statistic = Literal["p10", "p50", "p90"]
+
+
+class Target(Frozen):
+    """A published figure the model should reproduce, and the model statistic compared with it.
+
+    The model figure is computed per replication; the target's ``statistic`` (P10, P50 or P90
+    across replications) must fall in ``[min, max]``, or within ``tolerance`` of ``value``.
+    """
+
+    name: str = Field(pattern=_ID, description="Identifier shown in the check table (no unit).")
+    metric: MetricName = Field(
+        description="What is measured: 'request_to_connection_months' (median months from request "
+        "to connection of connected requests), 'connected_mw_share' (fraction of requested MW "
+        "connected by the horizon), 'study_months' (median months of a completed study), "
+        "'request_to_study_end_months' (median months from request to the end of its study: "
+        "waiting for a study plus the study, an application-to-approval time), "
+        "'withdrawn_share' (fraction of requested MW withdrawn), 'headroom_mw_at_month' (grid "
+        "headroom in service at the end of 'month': the start level plus upgrades, MW), "
+        "'energized_mw_at_month' (our energised MW at the end of 'month')."
+    )
+    region: RegionId | list[RegionId] = Field(
+        default=ALL_REGIONS,
+        description="Region id, a list of region ids, or 'all' (no unit).",
+    )
+    applicant: Literal["own", "background", "all"] = Field(
+        default="all",
+        description="Whose connection requests count (queue metrics only): 'own', 'background' "
+        "(competitors) or 'all' (no unit).",
+    )
+    month: str | None = Field(
+        default=None,
+        description="Calendar month 'YYYY-MM' at whose end the figure is read (*_at_month "
+        "metrics only).",
+    )
+    filed_before: str | None = Field(
+        default=None,
+        description="Count only requests filed before this calendar month 'YYYY-MM' (queue "
+        "metrics only), so that late requests that cannot finish in the horizon do not bias it.",
+    )
+    min_value: float | None = Field(
+        default=None,
+        alias="min",
+        allow_inf_nan=False,
+        description="Lowest acceptable figure, in the metric's unit (months, fraction or MW).",
+    )
+    max_value: float | None = Field(
+        default=None,
+        alias="max",
+        allow_inf_nan=False,
+        description="Highest acceptable figure, in the metric's unit (months, fraction or MW).",
+    )
+    value: float | None = Field(
+        default=None,
+        allow_inf_nan=False,
+        description="Published point figure, in the metric's unit (use with 'tolerance').",
+    )
+    tolerance: float | None = Field(
+        default=None,
+        ge=0,
+        allow_inf_nan=False,
+        description="Accepted distance from 'value', in the metric's unit (default 0).",
+    )
+    statistic: Statistic = Field(
+        default="p50",
+        description="Which quantile across replications is compared: 'p10', 'p50' or 'p90' "
+        "(no unit).",
+    )
+    source: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="Where the published figure comes from (report, edition, table; no unit).",
+    )
+
+    @field_validator("month", "filed_before")
+    @classmethod
+    def _calendar_month(cls, value: str | None) -> str | None:
+        if value is not None:
+            month_index(value)
+        return value
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """The regions named (empty for 'all')."""
+        if isinstance(self.region, list):
+            return tuple(self.region)
+        return () if self.region == ALL_REGIONS else (self.region,)
+
+    @property
+    def unit(self) -> str:
+        """Unit of the metric and of the bounds."""
+        return METRIC_UNITS[self.metric]
+
+    def bounds(self) -> tuple[float, float]:
+        """Accepted interval [low, high] (infinite where open)."""
+        if self.value is not None:
+            spread = self.tolerance or 0.0
+            return self.value - spread, self.value + spread
+        low = -math.inf if self.min_value is None else self.min_value
+        high = math.inf if self.max_value is None else self.max_value
+        return low, high
+
+
 # --- the scenario ----------------------------------------------------------------------------
 
 
@@ -384,6 +520,11 @@ class Scenario(Frozen):
     build: Build
     bridge: Bridge = Field(default_factory=Bridge)
     money: Money
+    targets: list[Target] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Published figures the model should reproduce; checked by 'capsim check'.",
+    )
 
     @field_validator("start", "end")
     @classmethod

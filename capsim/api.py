@@ -1,0 +1,218 @@
+"""The Python API: load a scenario, run a batch, read a run back, simulate one replication.
+
+What the command line does, for notebooks and scripts::
+
+    import capsim
+    scenario = capsim.load("scenarios/apac_2026.yaml", policy__reserve_margin=0.2)
+    run = capsim.run(scenario, replications=20, output="results/apac-20")
+    run.kpis                       # P10/P50/P90 of the headline KPIs
+    run.table("timeseries")        # any run table as a DataFrame
+    run.chart("capacity_fan")      # a matplotlib Figure
+    tables = capsim.simulate_one(scenario, replication=3)   # one replication, no files
+
+Errors are the library's exceptions (``ScenarioError`` with located problems, ``UsageError``,
+``OutputError``), never ``sys.exit``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import yaml
+
+from capsim.errors import UsageError
+from capsim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from capsim.runner import Progress
+
+#: The Parquet tables of a run directory.
+RUN_TABLES = ("timeseries", "regions", "deals", "queue", "equipment", "headroom", "kpis")
+#: Charts a run can draw when ``capsim.charts`` offers no list of its own.
+DEFAULT_CHART_NAMES = ("capacity_vs_demand", "capacity_fan", "shortfall_probability")
+
+
+def load(path: str | Path, overrides: Iterable[str] = (), **sets: Any) -> Scenario:
+    """Load a scenario file with ``extends`` and overrides applied, validated like the CLI.
+
+    ``overrides`` are command-line style strings (``"policy.reserve_margin=0.2"``, the value in
+    YAML); keyword ``sets`` take Python values, with ``__`` for the dots of the path
+    (``policy__reserve_margin=0.2``, ``replications=50``). Keywords are applied last.
+    """
+    from capsim.loader import load_scenario
+
+    changes = [*overrides, *(_override(name, value) for name, value in sets.items())]
+    return load_scenario(Path(path), changes)
+
+
+def _override(name: str, value: Any) -> str:
+    """A ``path=value`` override from a keyword (``a__b`` -> ``a.b``) and a Python value."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=2**31, sort_keys=False)
+    text = text.removesuffix("\n...\n").strip()
+    return f"{name.replace('__', '.')}={text}"
+
+
+def with_changes(scenario: Scenario, **values: Any) -> Scenario:
+    """A copy of ``scenario`` with top-level fields replaced and validated again (checks too)."""
+    from pydantic import ValidationError
+
+    from capsim.checks import run_checks
+    from capsim.errors import Problem, ScenarioError
+    from capsim.loader import scenario_to_data
+
+    data = {**scenario_to_data(scenario), **values}
+    try:
+        changed = Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = [Problem("<api>", None, None, ".".join(map(str, e["loc"])), e["msg"])
+                    for e in exc.errors()]
+        raise ScenarioError(problems) from None
+    findings = run_checks(changed)
+    if findings:
+        raise ScenarioError([Problem("<api>", None, None, ".".join(map(str, path)), message)
+                             for path, message in findings])
+    return changed
+
+
+def run(
+    scenario: Scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    output: str | Path | None = None,
+    workers: int | None = 1,
+    scheduler: str | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> Run:
+    """Simulate a Monte Carlo batch of ``scenario`` and return the published run directory.
+
+    ``replications`` and ``seed`` override the scenario's. ``output`` is the run directory
+    (default ``results/<scenario>-<timestamp>``); an existing one is replaced only with
+    ``force``. ``workers`` local processes (``None``: every core), or a Dask ``scheduler``
+    address (default: ``$DASK_SCHEDULER_ADDRESS`` when set).
+    """
+    from capsim.runner import RunOptions, run_scenario
+
+    changes = {k: v for k, v in (("replications", replications), ("seed", seed)) if v is not None}
+    if changes:
+        scenario = with_changes(scenario, **changes)
+    options = RunOptions(output=Path(output) if output is not None else None, force=force,
+                         workers=workers, scheduler=scheduler)
+    outcome = run_scenario(scenario, options, progress)
+    return Run(outcome.run_dir)
+
+
+def simulate_one(scenario: Scenario, replication: int = 0) -> dict[str, pd.DataFrame]:
+    """The output tables of one replication, in memory (no files): same rows as in a batch.
+
+    Keys are the run-directory table names: timeseries, regions, deals, queue, equipment,
+    headroom, kpis.
+    """
+    from capsim.model.world import simulate
+    from capsim.results import frames
+
+    if replication < 0:
+        raise UsageError(f"replication must be >= 0; found {replication}")
+    return frames([simulate(scenario, replication)], scenario)
+
+
+def open_run(run_dir: str | Path) -> Run:
+    """A finished run directory, to read its summary, tables and charts."""
+    path = Path(run_dir)
+    if not (path / "manifest.json").is_file():
+        raise UsageError(f"{path} is not a finished run directory (no manifest.json)")
+    return Run(path)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A published run directory: manifest, summary, KPIs, tables and charts, read on demand."""
+
+    path: Path
+
+    @cached_property
+    def manifest(self) -> dict[str, Any]:
+        """manifest.json: scenario, seed, replications, version, timing, backend, events."""
+        return dict(json.loads((self.path / "manifest.json").read_text(encoding="utf-8")))
+
+    @cached_property
+    def summary(self) -> dict[str, Any]:
+        """summary.json: KPIs with mean/P10/P50/P90, shortfall probability by year, waits."""
+        return dict(json.loads((self.path / "summary.json").read_text(encoding="utf-8")))
+
+    @cached_property
+    def scenario(self) -> Scenario:
+        """The resolved scenario that ran (scenario.yaml)."""
+        from capsim.loader import load_scenario
+
+        return load_scenario(self.path / "scenario.yaml")
+
+    @property
+    def kpis(self) -> pd.DataFrame:
+        """The headline KPIs of summary.json, one row each: unit, mean, p10, p50, p90, n."""
+        rows = {name: stats for name, stats in self.summary["kpis"].items()}
+        table = pd.DataFrame.from_dict(rows, orient="index")
+        table.index.name = "kpi"
+        return table.reindex(columns=["unit", "mean", "p10", "p50", "p90", "n"])
+
+    def table(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """One run table (timeseries, regions, deals, queue, equipment, headroom, kpis)."""
+        from capsim.aggregate import read_table
+
+        if name not in RUN_TABLES:
+            expected = ", ".join(RUN_TABLES)
+            raise UsageError(f"no table {name!r} in a run (expected one of: {expected})")
+        return read_table(self.path, name, columns)
+
+    def chart(self, name: str) -> Figure:
+        """One of the run's charts as a matplotlib Figure (not saved; ``fig.savefig`` to keep)."""
+        from capsim import charts
+
+        names = tuple(getattr(charts, "CHART_NAMES", DEFAULT_CHART_NAMES))
+        if name not in names:
+            raise UsageError(f"no chart {name!r} (expected one of: {', '.join(names)})")
+        draw = getattr(charts, "draw", None)
+        if draw is not None:
+            figure: Figure = draw(name, self.path)
+            return figure
+        return self._draw(name)
+
+    def _draw(self, name: str) -> Figure:
+        """Draw a chart from the run's tables with the chart functions of ``capsim.charts``."""
+        from capsim import __version__, charts
+        from capsim.aggregate import monthly_bands, regional_means
+
+        bands = monthly_bands(self.path)
+        m = self.manifest
+        label = charts.RunLabel(str(m["scenario"]), str(m["scenario_sha256"]), int(m["seed"]),
+                                int(m["replications"]), str(m.get("capsim_version", __version__)),
+                                str(m["started"])[:10])
+        if name == "capacity_vs_demand":
+            return charts.capacity_vs_demand(bands, regional_means(self.path), label)
+        if name == "capacity_fan":
+            return charts.capacity_fan(bands, label)
+        return charts.shortfall_probability(bands, label)
+
+    def check(self) -> pd.DataFrame:
+        """The scenario's calibration targets against this run, one row per target."""
+        from capsim.calibration import check_run, describe_range
+
+        results = check_run(self.path, self.scenario)
+        rows = [
+            {"target": r.target.name, "metric": r.target.metric, "unit": r.target.unit,
+             "published": describe_range(r.target), "statistic": r.target.statistic,
+             "p10": r.p10, "p50": r.p50, "p90": r.p90, "passed": r.passed,
+             "source": r.target.source}
+            for r in results
+        ]
+        columns = ["target", "metric", "unit", "published", "statistic", "p10", "p50", "p90",
+                   "passed", "source"]
+        return pd.DataFrame(rows, columns=columns)

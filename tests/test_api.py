@@ -1,0 +1,106 @@
+"""The Python API: load with overrides, run and read back, one replication in memory, charts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+import capsim
+from capsim.api import Run
+from capsim.errors import OutputError, ScenarioError, UsageError
+
+ROOT = Path(__file__).resolve().parents[1]
+MINIMAL = ROOT / "scenarios/minimal.yaml"
+CHARTS = ("capacity_vs_demand", "capacity_fan", "shortfall_probability")
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """A four-replication run of the minimal scenario, shared by the read-back tests."""
+    output = tmp_path_factory.mktemp("api") / "minimal-run"
+    return capsim.run(capsim.load(MINIMAL), replications=4, seed=11, output=output)
+
+
+def test_import_stays_light_and_exports_the_api_lazily() -> None:
+    code = "import capsim, sys; print('pandas' in sys.modules, 'capsim.api' in sys.modules)"
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout.split()
+    assert shown == ["False", "False"]
+    assert capsim.load is capsim.api.load
+    assert {"load", "run", "simulate_one", "open_run", "Run"} <= set(dir(capsim))
+    with pytest.raises(AttributeError):
+        _ = capsim.no_such_name  # type: ignore[attr-defined]
+
+
+def test_load_applies_command_line_and_keyword_overrides() -> None:
+    scenario = capsim.load(
+        MINIMAL,
+        ["policy.reserve_margin=0.3"],
+        replications=7,
+        policy__lookahead_months=12,
+        demand__pue={"dist": "pert", "min": 1.1, "mode": 1.2, "max": 1.4},
+    )
+    assert scenario.replications == 7
+    assert scenario.policy.reserve_margin == 0.3
+    assert scenario.policy.lookahead_months == 12
+    assert scenario.demand.pue.support() == (1.1, 1.4)
+
+
+def test_load_reports_a_bad_keyword_override_as_a_located_problem() -> None:
+    with pytest.raises(ScenarioError) as caught:
+        capsim.load(MINIMAL, policy__reserve_margin=-1)
+    assert caught.value.problems[0].file == "--set policy.reserve_margin=-1"
+
+
+def test_run_writes_a_run_directory_that_open_run_reads_back(small_run: Run) -> None:
+    assert (small_run.path / "manifest.json").is_file()
+    run = capsim.open_run(small_run.path)
+    assert run.manifest["replications"] == 4 and run.manifest["seed"] == 11
+    summary = json.loads((run.path / "summary.json").read_text())
+    assert run.summary == summary
+    kpis = run.kpis
+    assert list(kpis.index) == list(summary["kpis"])
+    for name, stats in summary["kpis"].items():
+        for column in ("mean", "p10", "p50", "p90", "n"):
+            expected = stats[column]
+            found = kpis.loc[name, column]
+            assert (expected is None and pd.isna(found)) or found == expected, (name, column)
+        assert kpis.loc[name, "unit"] == stats["unit"]
+    assert run.table("kpis", ["replication"])["replication"].tolist() == [0, 1, 2, 3]
+
+
+def test_run_refuses_to_overwrite_without_force(small_run: Run) -> None:
+    with pytest.raises(OutputError):
+        capsim.run(capsim.load(MINIMAL), replications=1, output=small_run.path)
+
+
+def test_simulate_one_gives_the_rows_of_that_replication_in_a_batch(small_run: Run) -> None:
+    tables = capsim.simulate_one(small_run.scenario, replication=2)
+    assert set(tables) == {"timeseries", "regions", "deals", "queue", "equipment", "headroom",
+                           "kpis"}
+    for name, table in tables.items():
+        batch = small_run.table(name)
+        batch = batch[batch["replication"] == 2].reset_index(drop=True)
+        pd.testing.assert_frame_equal(table.reset_index(drop=True), batch, obj=name)
+
+
+@pytest.mark.parametrize("name", CHARTS)
+def test_chart_returns_a_figure(small_run: Run, name: str) -> None:
+    figure = small_run.chart(name)
+    assert isinstance(figure, Figure)
+    assert figure.axes and figure.axes[0].get_title(loc="left")
+
+
+def test_unknown_names_are_clear_errors(small_run: Run, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"no chart 'pie'.*capacity_fan"):
+        small_run.chart("pie")
+    with pytest.raises(UsageError, match=r"no table 'deal'.*deals"):
+        small_run.table("deal")
+    with pytest.raises(UsageError, match="not a finished run directory"):
+        capsim.open_run(tmp_path)
