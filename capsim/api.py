@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 #: The Parquet tables of a run directory.
 RUN_TABLES = ("timeseries", "regions", "deals", "queue", "equipment", "headroom", "kpis")
 #: Charts a run can draw when ``capsim.charts`` offers no list of its own.
-DEFAULT_CHART_NAMES = ("capacity_vs_demand", "capacity_fan", "shortfall_probability")
 
 
 def load(path: str | Path, overrides: Iterable[str] = (), **sets: Any) -> Scenario:
@@ -176,30 +175,10 @@ class Run:
         """One of the run's charts as a matplotlib Figure (not saved; ``fig.savefig`` to keep)."""
         from capsim import charts
 
-        names = tuple(getattr(charts, "CHART_NAMES", DEFAULT_CHART_NAMES))
-        if name not in names:
-            raise UsageError(f"no chart {name!r} (expected one of: {', '.join(names)})")
-        draw = getattr(charts, "draw", None)
-        if draw is not None:
-            figure: Figure = draw(name, self.path)
-            return figure
-        return self._draw(name)
-
-    def _draw(self, name: str) -> Figure:
-        """Draw a chart from the run's tables with the chart functions of ``capsim.charts``."""
-        from capsim import __version__, charts
-        from capsim.aggregate import monthly_bands, regional_means
-
-        bands = monthly_bands(self.path)
-        m = self.manifest
-        label = charts.RunLabel(str(m["scenario"]), str(m["scenario_sha256"]), int(m["seed"]),
-                                int(m["replications"]), str(m.get("capsim_version", __version__)),
-                                str(m["started"])[:10])
-        if name == "capacity_vs_demand":
-            return charts.capacity_vs_demand(bands, regional_means(self.path), label)
-        if name == "capacity_fan":
-            return charts.capacity_fan(bands, label)
-        return charts.shortfall_probability(bands, label)
+        if name not in charts.CHART_NAMES:
+            expected = ", ".join(charts.CHART_NAMES)
+            raise UsageError(f"no chart {name!r} (expected one of: {expected})")
+        return charts.draw(name, self.path)
 
     def check(self) -> pd.DataFrame:
         """The scenario's calibration targets against this run, one row per target."""

@@ -304,6 +304,62 @@ def check_target_fields(s: Scenario) -> list[Finding]:
     return found
 
 
+#: Most policy reviews (or cluster windows of one region) a replication may hold.
+MAX_REVIEWS = 2_400
+#: Most competing grid requests a replication may expect, all regions together.
+MAX_COMPETITOR_REQUESTS = 20_000
+#: Most other buyers' equipment orders a replication may expect, all pools together.
+MAX_OTHER_ORDERS = 200_000
+
+
+def check_workload(s: Scenario) -> list[Finding]:
+    """Refuse scenarios whose one replication would run for hours or exhaust memory.
+
+    Each bound is far above any real market (a weekly review for 46 years; 20,000 competing
+    requests per replication) but stops a typo such as ``review_months: 0.0001`` from hanging a run.
+    """
+    found: list[Finding] = []
+    horizon = s.horizon_months
+    if horizon <= 0:
+        return found  # check_horizon reports it
+    reviews = horizon / s.policy.review_months
+    if reviews > MAX_REVIEWS:
+        found.append((("policy", "review_months"), _too_often(
+            "review", s.policy.review_months, horizon, reviews)))
+    requests = 0.0
+    for name, region in s.regions.items():
+        queue = region.grid.queue
+        windows = horizon / queue.cluster_window_months
+        if queue.mode == "cluster" and windows > MAX_REVIEWS:
+            found.append((("regions", name, "grid", "queue", "cluster_window_months"),
+                          _too_often("cluster window", queue.cluster_window_months, horizon,
+                                     windows)))
+        competitors = region.grid.competitors
+        requests += competitors.arrivals_per_year * horizon / 12 + competitors.initial_requests
+    if requests > MAX_COMPETITOR_REQUESTS:
+        first = next(iter(s.regions))
+        found.append(((
+            "regions", first, "grid", "competitors", "arrivals_per_year"),
+            f"competitors would file about {requests:,.0f} grid requests per replication over "
+            f"{horizon} months (all regions); expected at most {MAX_COMPETITOR_REQUESTS:,}: "
+            "lower arrivals_per_year or initial_requests (one request may stand for several)"))
+    orders = sum(pool.other_orders_per_year for pool in s.equipment.values()) * horizon / 12
+    if orders > MAX_OTHER_ORDERS:
+        first_pool = next(iter(s.equipment))
+        found.append((("equipment", first_pool, "other_orders_per_year"),
+                      f"other buyers would place about {orders:,.0f} equipment orders per "
+                      f"replication over {horizon} months (all pools); expected at most "
+                      f"{MAX_OTHER_ORDERS:,}"))
+    return found
+
+
+def _too_often(what: str, months: float, horizon: int, count: float) -> str:
+    return (
+        f"a {what} every {months:g} months over {horizon} months is {count:,.0f} per "
+        f"replication; expected at most {MAX_REVIEWS:,} (at least {horizon / MAX_REVIEWS:g} months)"
+    )
+
+
 ALL_CHECKS: tuple[Callable[[Scenario], list[Finding]], ...] = (
     check_horizon,
     check_region_references,
@@ -315,6 +371,7 @@ ALL_CHECKS: tuple[Callable[[Scenario], list[Finding]], ...] = (
     check_deals_in_flight,
     check_equipment_order_point,
     check_bridge,
+    check_workload,
     check_target_regions,
     check_target_months,
     check_target_bounds,

@@ -123,6 +123,8 @@ def show(file: Path, sets: tuple[str, ...]) -> None:
               metavar="TOL", help="Stop once P50 and P90 of shortfall settle within TOL.")
 @click.option("--resume", "resume_dir", type=click.Path(path_type=Path), default=None,
               metavar="DIR", help="Finish an interrupted run (or repair a damaged one).")
+@click.option("--report", "with_report", is_flag=True,
+              help="Also write report.html, memo.pptx and tables.xlsx into the run directory.")
 @reports_errors
 def run(
     scenario_file: Path | None,
@@ -136,6 +138,7 @@ def run(
     chunk_size: int,
     until_converged: float | None,
     resume_dir: Path | None,
+    with_report: bool,
 ) -> None:
     """Simulate a scenario and write a run directory (tables, summary, charts)."""
     from capsim.errors import UsageError
@@ -156,6 +159,11 @@ def run(
             changes = overrides(sets, replications=replications, seed=seed)
             outcome = run_scenario(load_scenario(scenario_file, changes), options, progress)
     click.echo(format_headline(outcome.summary, outcome.manifest))
+    if with_report:
+        from capsim.report import write_report
+
+        for path in write_report(outcome.run_dir):
+            click.echo(f"wrote {path}")
     click.echo(f"run directory: {outcome.run_dir}")
 
 
@@ -189,8 +197,10 @@ def _cell(value: float | None, scale: float) -> str:
 def _register_commands() -> None:
     """Add the commands that live in their own modules (each keeps its heavy imports lazy)."""
     from capsim.cli_check import COMMANDS as CHECK_COMMANDS
+    from capsim.cli_decide import COMMANDS as DECIDE_COMMANDS
+    from capsim.cli_memo import COMMANDS as MEMO_COMMANDS
 
-    for command in CHECK_COMMANDS:
+    for command in (*MEMO_COMMANDS, *CHECK_COMMANDS, *DECIDE_COMMANDS):
         main.add_command(command)
 
 

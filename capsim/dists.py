@@ -251,8 +251,9 @@ class Choice(_Spec):
             raise ValueError(
                 f"{len(self.weights)} weights for {len(self.values)} values; expected one each"
             )
-        if any(w < 0 or not math.isfinite(w) for w in self.weights) or sum(self.weights) <= 0:
-            raise ValueError("weights must be finite, >= 0 and not all 0")
+        total = sum(self.weights)
+        if any(w < 0 or not math.isfinite(w) for w in self.weights) or not 0 < total < math.inf:
+            raise ValueError("weights must be finite, >= 0, not all 0, and add up to a finite sum")
         return self
 
     def _probabilities(self) -> list[float]:

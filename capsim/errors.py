@@ -26,13 +26,25 @@ class Problem:
     message: str
 
     def format(self) -> str:
-        """Render as ``file:line:column: dotted.path: message`` (missing parts left out)."""
-        where = self.file
+        """Render as ``file:line:column: dotted.path: message`` (missing parts left out).
+
+        Characters that are not printable (control codes, line separators, terminal escapes) in
+        a key or value taken from the file are shown escaped, so one problem stays one line.
+        """
+        where = printable(self.file)
         if self.line is not None:
             where += f":{self.line}"
             if self.column is not None:
                 where += f":{self.column}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        path, message = printable(self.path), printable(self.message)
+        return f"{where}: {path}: {message}" if path else f"{where}: {message}"
+
+
+def printable(text: str) -> str:
+    r"""``text`` with every non-printable character escaped as Python would (``\x1b`` etc.)."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 class CapsimError(Exception):
@@ -41,8 +53,8 @@ class CapsimError(Exception):
     exit_code: int = EXIT_FAILURE
 
     def messages(self) -> list[str]:
-        """Lines to print for this error."""
-        return [str(self)]
+        """Lines to print for this error (non-printable characters escaped)."""
+        return [printable(line) for line in str(self).splitlines()] or [type(self).__name__]
 
 
 class ScenarioError(CapsimError):

@@ -48,6 +48,7 @@ class RunOptions:
     scheduler: str | None = None
     chunk_size: int = DEFAULT_CHUNK_SIZE
     until_converged: float | None = None
+    charts: bool = True
     results_root: Path = field(default_factory=lambda: Path("results"))
 
 
@@ -77,6 +78,7 @@ def run_scenario(
         "replications": scenario.replications,
         "chunk_size": options.chunk_size,
         "until_converged": options.until_converged,
+        "charts": options.charts,
         "started": started.isoformat(timespec="seconds"),
     }
     try:
@@ -118,6 +120,7 @@ def _execute(
 ) -> RunOutcome:
     plan = writer.progress
     chunks = plan_chunks(int(plan["replications"]), int(plan["chunk_size"]))
+    writer.remove_unrecorded_parts()
     done = {int(key) for key in plan["chunks"]}
     shortfalls = {i: _chunk_shortfalls(writer, i) for i in sorted(done)}
     todo = [chunk for chunk in chunks if chunk.index not in done]
@@ -212,11 +215,13 @@ def _finish(
     summary = summary_from_parts(writer.staging)
     writer.write_json("summary.json", summary)
     writer.write_text("summary.csv", summary_rows(summary).to_csv(index=False))
-    bands = monthly_bands(writer.staging)
-    label_date = str(plan["started"])[:10]
     replications = sum(len(c.replications) for c in kept)
-    _draw_charts(writer, bands, regional_means(writer.staging), scenario, plan, replications,
-                 label_date)
+    if plan.get("charts", True):
+        bands = monthly_bands(writer.staging)
+        regional = regional_means(writer.staging)
+        label_date = str(plan["started"])[:10]
+        writer.guard(lambda: _draw_charts(writer, bands, regional, scenario, plan,
+                                          replications, label_date))
     parts = [
         {"table": table, "chunk": c.index, "events": recorded[str(c.index)]["events"], **part}
         for c in kept

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ def file_sha256(path: Path) -> str:
 
 def default_run_dir(results_root: Path, scenario_name: str, stamp: str) -> Path:
     """``results/<scenario>-<timestamp>``; the name is checked so it cannot leave the root."""
-    if not _SAFE.match(scenario_name):
+    if not _SAFE.fullmatch(scenario_name):
         raise OutputError(f"scenario name {scenario_name!r} cannot be used in a directory name")
     return results_root / f"{scenario_name}-{stamp}"
 
@@ -71,6 +72,8 @@ class RunWriter:
                 f"{destination} already exists; choose another --output "
                 "or pass --force to replace it"
             )
+        if self.staging.exists() and not (self.staging / PROGRESS).is_file():
+            force = True  # killed before its plan was saved: nothing in it can be resumed
         if self.staging.exists() and not force:
             raise OutputError(
                 f"an interrupted run is waiting at {destination}; resume it with "
@@ -121,6 +124,24 @@ class RunWriter:
         self.progress["chunks"].pop(str(chunk), None)
         self._save_progress()
 
+    def remove_unrecorded_parts(self) -> list[Path]:
+        """Delete part files of chunks not recorded as done (a kill between a chunk's parts).
+
+        Summaries read every part in a table folder, so a stray part would count its
+        replications twice once the chunk is recomputed, or count a chunk the run dropped.
+        """
+        recorded = {
+            part["path"] for entry in self.progress["chunks"].values()
+            for part in entry["parts"].values()
+        }
+        stray = [
+            path for path in sorted(self.staging.glob("*.parquet/part-*.parquet"))
+            if path.relative_to(self.staging).as_posix() not in recorded
+        ]
+        for path in stray:
+            self.guard(path.unlink)
+        return stray
+
     def damaged_chunks(self) -> list[int]:
         """Chunks whose recorded parts are missing or do not match their checksums."""
         damaged = []
@@ -151,7 +172,6 @@ class RunWriter:
     def publish(self, manifest: dict[str, Any]) -> Path:
         """Write the manifest last, then move the run into place."""
         self.write_json(MANIFEST, manifest)
-        (self.staging / PROGRESS).unlink(missing_ok=True)
         old: Path | None = None
         try:
             if self.destination.exists():
@@ -162,6 +182,9 @@ class RunWriter:
             if old is not None and not self.destination.exists():
                 old.rename(self.destination)
             raise OutputError(f"cannot publish {self.destination}: {exc.strerror or exc}") from exc
+        # progress.json goes only after the rename: a kill just before it leaves a resumable
+        # staging directory, never a finished run that neither resume nor a new run will touch
+        (self.destination / PROGRESS).unlink(missing_ok=True)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         return self.destination
@@ -173,7 +196,11 @@ class RunWriter:
     def _save_progress(self) -> None:
         self.write_json(PROGRESS, self.progress)
 
-    def _guard(self, write: Any) -> None:
+    def _guard(self, write: Callable[[], object]) -> None:
+        self.guard(write)
+
+    def guard(self, write: Callable[[], object]) -> None:
+        """Run a write into the staging directory; an OSError becomes an OutputError (exit 3)."""
         try:
             write()
         except OSError as exc:
@@ -220,7 +247,13 @@ def _clean(value: Any) -> Any:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    """Read a bookkeeping file of a run; a damaged one is a clear error, not a traceback."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}; the run directory is damaged") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"cannot read {path}: not a JSON object; the run directory is damaged")
     return data
 
 

@@ -9,6 +9,7 @@ Mapping keys: text keys are kept as written, whole-number keys become ``str(int)
 
 from __future__ import annotations
 
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,6 +174,15 @@ class _Composer(yaml.SafeLoader):
         events: Any = self
         mark: Mark = events.peek_event().start_mark
         return mark
+
+
+# YAML 1.1 reads 1e6 and 1.5e6 as text (its floats need a dot and a signed exponent); analysts
+# write them as numbers, so the YAML 1.2 spellings of exponent floats are numbers here too.
+_Composer.add_implicit_resolver(
+    _FLOAT,
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 
 
 def _compose(text: str, file: str) -> Node | None:

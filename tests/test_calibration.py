@@ -25,7 +25,7 @@ from capsim.scenario import Scenario, Target
 
 ROOT = Path(__file__).resolve().parents[1]
 WITH_TARGETS = sorted(
-    p for p in (ROOT / "scenarios").glob("*.yaml") if "targets" in yaml.safe_load(p.read_text())
+    p for p in (ROOT / "scenarios").glob("*.yaml") if yaml.safe_load(p.read_text()).get("targets")
 )
 NAN = math.nan
 

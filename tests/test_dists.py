@@ -323,11 +323,11 @@ def error_of(adapter: TypeAdapter[AnyDist], data: Any) -> str:
         ),
         (
             {"dist": "choice", "values": [1, 2], "weights": [1, -1]},
-            "weights must be finite, >= 0 and not all 0",
+            "weights must be finite, >= 0, not all 0, and add up to a finite sum",
         ),
         (
             {"dist": "choice", "values": [1, 2], "weights": [0, 0]},
-            "weights must be finite, >= 0 and not all 0",
+            "weights must be finite, >= 0, not all 0, and add up to a finite sum",
         ),
         ({"dist": "normal", "mean": 0, "sd": 1, "min": 3, "max": 3}, "max (3) must exceed min (3)"),
         (

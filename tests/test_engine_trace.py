@@ -85,3 +85,10 @@ def test_bridge_power_serves_a_built_site_until_the_grid_arrives() -> None:
     bridge = [row[4] for row in result.recorder.timeseries]
     assert bridge[12:20] == [30.0] * 8
     assert bridge[22:] == [0.0] * len(bridge[22:])
+
+
+def test_a_subnormal_colocation_supply_rate_adds_nothing_and_does_not_fail() -> None:
+    scenario = tiny(**{"regions.r1.colocation": {"available_mw": 10,
+                                                  "new_supply_mw_per_year": 5e-324}})
+    rows = simulate(scenario, 0).recorder.regions
+    assert {row[-1] for row in rows} == {10.0}

@@ -38,12 +38,19 @@ class DemandPath:
         """IT MW of the growth path alone (no shocks) at a month from start."""
         growth = self.growth
         if isinstance(growth, ExponentialGrowth):
-            return float(self.it_mw_start * (1.0 + self._rate) ** (months / 12.0))
+            if self.it_mw_start <= 0:
+                return 0.0
+            try:
+                return float(self.it_mw_start * (1.0 + self._rate) ** (months / 12.0))
+            except OverflowError:  # absurd growth over a long horizon: unbounded, not a crash
+                return math.inf
         if isinstance(growth, LogisticGrowth):
             if self.it_mw_start <= 0 or self._ceiling_it_mw <= 0:
                 return 0.0
             ratio = self._ceiling_it_mw / self.it_mw_start - 1.0
-            return self._ceiling_it_mw / (1.0 + ratio * math.exp(-self._steepness * months / 12))
+            decay = math.exp(-self._steepness * months / 12)
+            # decay 0 (steep curve, late month) means the ceiling is reached, even if ratio is inf
+            return self._ceiling_it_mw / (1.0 + ratio * decay) if decay > 0 else self._ceiling_it_mw
         return self._table_it_mw(growth, months)
 
     def _table_it_mw(self, growth: TableGrowth, months: float) -> float:

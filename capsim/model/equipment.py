@@ -20,6 +20,8 @@ from capsim.scenario import EquipmentPool
 
 OUR = "own"
 OTHER = "other"
+#: Cap on one order, so that an absurd site size (1e300 MW) stays a whole number that fits int64.
+MAX_UNITS = 10**15
 
 
 @dataclass
@@ -66,9 +68,12 @@ class EquipmentBook:
             self._book(Order(OTHER, "", spec.backlog_units, 0.0, self._lead(0.0)))
 
     def units_for(self, kind: str, mw: float) -> int:
-        """Whole units a site of ``mw`` of this kind needs."""
+        """Whole units a site of ``mw`` of this kind needs (at most ``MAX_UNITS``)."""
         per_100mw = self.spec.units_per_100mw.get(kind, 0.0)  # type: ignore[call-overload]
-        return math.ceil(mw * per_100mw / 100.0 - 1e-9) if per_100mw > 0 else 0
+        if per_100mw <= 0:
+            return 0
+        units = mw * per_100mw / 100.0 - 1e-9
+        return math.ceil(units) if units < MAX_UNITS else MAX_UNITS
 
     def order(self, deal_id: str, units: int) -> None:
         """Place our order now (the policy decides when); it is delivered into the stock."""

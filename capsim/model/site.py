@@ -18,10 +18,20 @@ from simpy.resources.resource import Request
 from capsim.model.grid import OWN
 from capsim.model.portfolio import MW_EPS, Deal, World
 
+#: Most phases one site is split into; beyond it phases grow so that a site stays bounded work.
+MAX_PHASES = 1000
+
 
 def phase_sizes_mw(total_mw: float, phase_mw: float) -> list[float]:
-    """Split a site into phases of ``phase_mw`` (the last one takes the remainder)."""
-    count = max(1, math.ceil(total_mw / phase_mw - 1e-9))
+    """Split a site into phases of ``phase_mw`` (the last one takes the remainder).
+
+    A site that would need more than ``MAX_PHASES`` phases (a huge draw of a heavy-tailed size,
+    or a tiny phase) is split into ``MAX_PHASES`` equal phases instead, so memory stays bounded.
+    """
+    count = total_mw / phase_mw - 1e-9
+    if not count <= MAX_PHASES:  # also catches an infinite or NaN size
+        return [total_mw / MAX_PHASES] * MAX_PHASES
+    count = max(1, math.ceil(count))
     sizes = [phase_mw] * (count - 1)
     sizes.append(total_mw - phase_mw * (count - 1))
     return sizes

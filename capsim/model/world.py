@@ -82,8 +82,9 @@ def build_world(scenario: Scenario, replication: int, trace: bool = False) -> Wo
             shock_process(env, demand, shock, streams.get(f"shock:{shock.name}"), horizon, recorder)
         )
     for name, region in scenario.regions.items():
-        if region.colocation is not None and region.colocation.new_supply_mw_per_year > 0:
-            env.process(_colocation_supply(world, name, region.colocation.new_supply_mw_per_year))
+        monthly_mw = region.colocation.new_supply_mw_per_year / 12 if region.colocation else 0.0
+        if monthly_mw > 0:  # a subnormal yearly figure can divide to exactly zero
+            env.process(_colocation_supply(world, name, monthly_mw))
     for known in scenario.deals_in_flight:
         kind = scenario.deal_kinds[known.kind]
         deal = Deal(known.id, known.kind, kind, known.region, known.mw, True, 0.0)
@@ -93,13 +94,13 @@ def build_world(scenario: Scenario, replication: int, trace: bool = False) -> Wo
 
 
 def _colocation_supply(
-    world: World, region: str, mw_per_year: float
+    world: World, region: str, monthly_mw: float
 ) -> Generator[simpy.Event, object, None]:
     """New leasable space arriving month by month."""
     market = world.colocation[region]
     for _ in range(world.horizon_months):
         yield world.env.timeout(1.0)
-        market.put(mw_per_year / 12.0)
+        market.put(monthly_mw)
 
 
 def simulate(scenario: Scenario, replication: int, trace: bool = False) -> ReplicationResult:

@@ -1,0 +1,64 @@
+"""``capsim compare``: paired (common random numbers) or unpaired differences, and the outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from memo_runs import small_run
+
+from capsim.cli_memo import compare
+from capsim.compare import PAIRED, UNPAIRED, is_paired, kpi_comparison
+
+LEVER = ("policy.reserve_margin=0.3",)
+
+
+def test_same_seed_with_a_changed_lever_is_paired_and_another_seed_is_not() -> None:
+    base = small_run("minimal")
+    assert is_paired(base, small_run("minimal", sets=LEVER))
+    assert not is_paired(base, small_run("minimal", sets=("seed=9",)))
+
+
+def test_difference_table_equals_independent_paired_differences() -> None:
+    base, lever = small_run("minimal"), small_run("minimal", sets=LEVER)
+    other = small_run("minimal", sets=("seed=9",))
+    table = kpi_comparison([base, lever, other], ["base", "lever", "seed 9"])
+    a = pd.read_parquet(base / "kpis.parquet").set_index("replication").sort_index()
+    b = pd.read_parquet(lever / "kpis.parquet").set_index("replication").sort_index()
+    c = pd.read_parquet(other / "kpis.parquet")
+    for kpi in ("shortfall_mw_months", "capex_usd", "energized_mw_at_horizon"):
+        diff = (b[kpi] - a[kpi]).to_numpy()
+        row = table[(table["KPI"] == kpi) & (table["run"] == "lever")].iloc[0]
+        assert row["comparison"] == PAIRED
+        assert row["difference mean"] == pytest.approx(diff.mean())
+        assert row["difference P50"] == pytest.approx(np.quantile(diff, 0.5))
+        unpaired = table[(table["KPI"] == kpi) & (table["run"] == "seed 9")].iloc[0]
+        assert unpaired["comparison"] == UNPAIRED
+        assert unpaired["difference mean"] == pytest.approx(c[kpi].mean() - a[kpi].mean())
+        assert np.isnan(unpaired["difference P50"])
+
+
+def test_compare_command_writes_outputs_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    runs = [str(small_run("minimal")), str(small_run("minimal", sets=LEVER))]
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(compare, [*runs, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["compare.html", "compare.pptx",
+                                                     "compare.xlsx"]
+    page = (out / "compare.html").read_text(encoding="utf-8")
+    assert "paired: per-replication differences" in page and "http" not in page
+    again = CliRunner().invoke(compare, [*runs, "-o", str(out)])
+    assert again.exit_code == 3 and "already exists" in again.output
+    forced = CliRunner().invoke(compare, [*runs, "-o", str(out), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert not list(tmp_path.glob(".*"))
+
+
+def test_compare_command_rejects_a_non_run(tmp_path: Path) -> None:
+    result = CliRunner().invoke(compare, [str(small_run()), str(tmp_path), "-o",
+                                          str(tmp_path / "out")])
+    assert result.exit_code == 2 and "not a complete capsim run" in result.output
+    assert "Traceback" not in result.output
