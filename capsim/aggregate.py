@@ -22,8 +22,6 @@ POWERED_DEALS: list[tuple[str, str, Any]] = [
 ]
 QUEUE_COLUMNS_FOR_SUMMARY = ["replication", "region", "applicant", "arrived", "study_start",
                              "study_end", "connected"]
-BAND_COLUMNS = ["replication", "month", "date", "demand_mw", "capacity_mw", "energized_mw",
-                "bridge_mw", "shortfall_mw"]
 
 
 def read_table(run_dir: Path, name: str, columns: list[str] | None = None,
@@ -53,7 +51,7 @@ def monthly_bands(run_dir: Path) -> pd.DataFrame:
 
     Rows are stored replication by replication, months in order (checked, not assumed), so each
     column reshapes to a (replications x months) array; one column is read at a time, so the
-    memory needed stays a few columns' worth (same result as ``bands``).
+    memory needed stays a few columns' worth.
     """
     path = run_dir / "timeseries.parquet"
     month = pd.read_parquet(path, columns=["month"])["month"].to_numpy()
@@ -76,21 +74,6 @@ def monthly_bands(run_dir: Path) -> pd.DataFrame:
             out["shortfall_probability"] = (grid > 1e-6).mean(axis=0)
     out["replications"] = replications
     return out
-
-
-def bands(ts: pd.DataFrame) -> pd.DataFrame:
-    """Monthly quantile bands from timeseries rows of any number of replications."""
-    grouped = ts.groupby("date", sort=True)
-    out = pd.DataFrame(index=grouped.size().index)
-    for column in BANDED:
-        series = grouped[column]
-        for tag, q in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9)):
-            out[f"{column[:-3]}_{tag}_mw"] = series.quantile(q)
-    out["shortfall_probability"] = grouped["shortfall_mw"].apply(
-        lambda s: float(np.mean(s.to_numpy() > 1e-6))
-    )
-    out["replications"] = grouped.size()
-    return out.reset_index()
 
 
 def regional_means(run_dir: Path) -> pd.DataFrame:

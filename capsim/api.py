@@ -140,7 +140,9 @@ class Run:
     @cached_property
     def manifest(self) -> dict[str, Any]:
         """manifest.json: scenario, seed, replications, version, timing, backend, events."""
-        return dict(json.loads((self.path / "manifest.json").read_text(encoding="utf-8")))
+        from capsim.store import read_manifest
+
+        return read_manifest(self.path)
 
     @cached_property
     def summary(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from capsim.errors import UsageError
+from capsim.store import read_manifest
 
 #: Deal stages of the funnel, in order, with the deals column that records entering each.
 FUNNEL_STAGES = (("launched", "launched"), ("signed", "signed"),
@@ -34,8 +35,7 @@ def check_run_dir(run_dir: Path) -> Path:
 
 def manifest(run_dir: Path) -> dict[str, Any]:
     """The run's manifest.json."""
-    data: dict[str, Any] = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
-    return data
+    return read_manifest(run_dir)
 
 
 def summary(run_dir: Path) -> dict[str, Any]:
