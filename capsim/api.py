@@ -16,7 +16,6 @@ Errors are the library's exceptions (``ScenarioError`` with located problems, ``
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -147,7 +146,9 @@ class Run:
     @cached_property
     def summary(self) -> dict[str, Any]:
         """summary.json: KPIs with mean/P10/P50/P90, shortfall probability by year, waits."""
-        return dict(json.loads((self.path / "summary.json").read_text(encoding="utf-8")))
+        from capsim.store import read_summary
+
+        return read_summary(self.path)
 
     @cached_property
     def scenario(self) -> Scenario:

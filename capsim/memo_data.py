@@ -6,7 +6,6 @@ chart or report table needs, so ``charts`` stays pure and never touches files it
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from capsim.errors import UsageError
-from capsim.store import read_manifest
+from capsim.store import read_manifest, read_summary
 
 #: Deal stages of the funnel, in order, with the deals column that records entering each.
 FUNNEL_STAGES = (("launched", "launched"), ("signed", "signed"),
@@ -40,8 +39,7 @@ def manifest(run_dir: Path) -> dict[str, Any]:
 
 def summary(run_dir: Path) -> dict[str, Any]:
     """The run's summary.json (headline KPIs with mean and quantiles)."""
-    data: dict[str, Any] = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    return data
+    return read_summary(run_dir)
 
 
 def scenario_data(run_dir: Path) -> dict[str, Any]:

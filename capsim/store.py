@@ -257,6 +257,11 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+def read_summary(run_dir: Path) -> dict[str, Any]:
+    """The summary.json of a complete run directory (its KPIs with quantiles)."""
+    return _read_json(run_dir / "summary.json")
+
+
 def read_manifest(run_dir: Path) -> dict[str, Any]:
     """The manifest of a complete run directory."""
     path = run_dir / MANIFEST
