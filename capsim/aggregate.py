@@ -16,10 +16,7 @@ import pandas as pd
 from capsim.results import summarize
 
 DEAL_COLUMNS_FOR_SUMMARY = ["kind", "region", "in_flight", "first_power", "months_to_first_power"]
-POWERED_DEALS: list[tuple[str, str, Any]] = [
-    ("months_to_first_power", ">=", 0.0),
-    ("in_flight", "==", False),
-]
+LAUNCHED_DEALS: list[tuple[str, str, Any]] = [("in_flight", "==", False)]
 QUEUE_COLUMNS_FOR_SUMMARY = ["replication", "region", "applicant", "arrived", "study_start",
                              "study_end", "connected"]
 
@@ -36,7 +33,7 @@ def summary_from_parts(run_dir: Path) -> dict[str, Any]:
     """summary.json's contents from the parts of a run."""
     tables = {
         "kpis": read_table(run_dir, "kpis"),
-        "deals": read_table(run_dir, "deals", DEAL_COLUMNS_FOR_SUMMARY, filters=POWERED_DEALS),
+        "deals": read_table(run_dir, "deals", DEAL_COLUMNS_FOR_SUMMARY, filters=LAUNCHED_DEALS),
         "queue": read_table(run_dir, "queue", QUEUE_COLUMNS_FOR_SUMMARY,
                             filters=[("applicant", "==", "own")]),
     }

@@ -123,10 +123,17 @@ def simulate_one(scenario: Scenario, replication: int = 0) -> dict[str, pd.DataF
 
 
 def open_run(run_dir: str | Path) -> Run:
-    """A finished run directory, to read its summary, tables and charts."""
+    """A finished run directory, to read its summary, tables and charts.
+
+    The run is verified first (manifest, summary, every part against its checksum), so a
+    damaged run is a UsageError naming the damaged parts rather than quietly wrong tables.
+    """
+    from capsim.store import verify_run
+
     path = Path(run_dir)
     if not (path / "manifest.json").is_file():
         raise UsageError(f"{path} is not a finished run directory (no manifest.json)")
+    verify_run(path)
     return Run(path)
 
 
@@ -153,9 +160,9 @@ class Run:
     @cached_property
     def scenario(self) -> Scenario:
         """The resolved scenario that ran (scenario.yaml)."""
-        from capsim.loader import load_scenario
+        from capsim.loader import load_stored_scenario
 
-        return load_scenario(self.path / "scenario.yaml")
+        return load_stored_scenario(self.path / "scenario.yaml")
 
     @property
     def kpis(self) -> pd.DataFrame:

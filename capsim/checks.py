@@ -8,6 +8,7 @@ Each check returns ``(path, message)`` pairs; the loader attaches file and line.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Iterable
 
 from capsim.scenario import (
@@ -126,19 +127,42 @@ def check_deal_paths(s: Scenario) -> list[Finding]:
                     "and needs_build: false",
                 )
             )
-    weighted = [r for r, w in s.policy.region_weights.items() if w > 0 and r in s.regions]
-    for name, weight in s.policy.kind_weights.items():
-        weighted_kind = s.deal_kinds.get(name)
-        if weighted_kind is None or weight <= 0 or not weighted_kind.uses_colocation:
-            continue
-        if not any(s.regions[r].colocation is not None for r in weighted):
-            found.append(
-                (
-                    ("policy", "kind_weights", name),
-                    "colocation deals are weighted but no weighted region has a colocation market",
-                )
-            )
     return found
+
+
+def _fits(s: Scenario, kind_name: str, region: str) -> bool:
+    """Whether the policy can launch a deal of this kind in this region (as the model decides).
+
+    A colocation kind needs a colocation market in the region; other kinds fit anywhere.
+    """
+    kind = s.deal_kinds.get(kind_name)  # type: ignore[call-overload]
+    if kind is None:
+        return False
+    return not kind.uses_colocation or s.regions[region].colocation is not None
+
+
+def check_policy_can_launch(s: Scenario) -> list[Finding]:
+    """The policy must be able to launch at least one deal somewhere.
+
+    The model skips a region where no weighted kind fits, so some impossible pairings are fine;
+    only a policy for which no weighted kind fits any weighted or region-bound region is refused.
+    """
+    kinds = [str(k) for k, w in s.policy.kind_weights.items() if w > 0 and k in s.deal_kinds]
+    regions = [r for r, w in s.policy.region_weights.items() if w > 0 and r in s.regions]
+    regions += [b.region for b in s.demand.region_bound if b.share > 0 and b.region in s.regions]
+    if not kinds or not regions:
+        return []  # check_weights and the reference checks report these
+    if any(_fits(s, kind, region) for kind in kinds for region in regions):
+        return []
+    return [
+        (
+            ("policy", "kind_weights"),
+            f"no weighted deal kind fits any weighted or region-bound region, so the policy could "
+            f"never launch a deal: every weighted kind ({', '.join(sorted(kinds))}) needs a "
+            f"colocation market, and none of {', '.join(sorted(set(regions)))} has one; weight a "
+            "kind that needs no colocation, or give one of these regions a colocation market",
+        )
+    ]
 
 
 def check_region_bound_shares(s: Scenario) -> list[Finding]:
@@ -310,6 +334,9 @@ MAX_REVIEWS = 2_400
 MAX_COMPETITOR_REQUESTS = 20_000
 #: Most other buyers' equipment orders a replication may expect, all pools together.
 MAX_OTHER_ORDERS = 200_000
+#: Most deals the policy may be able to launch in one replication (an upper bound, see
+#: ``check_workload``); about 10 s of simulation on one core when every deal signs and builds.
+MAX_LAUNCHED_DEALS = 20_000
 
 
 def check_workload(s: Scenario) -> list[Finding]:
@@ -343,6 +370,7 @@ def check_workload(s: Scenario) -> list[Finding]:
             f"competitors would file about {requests:,.0f} grid requests per replication over "
             f"{horizon} months (all regions); expected at most {MAX_COMPETITOR_REQUESTS:,}: "
             "lower arrivals_per_year or initial_requests (one request may stand for several)"))
+    found += _deal_launches(s, horizon)
     orders = sum(pool.other_orders_per_year for pool in s.equipment.values()) * horizon / 12
     if orders > MAX_OTHER_ORDERS:
         first_pool = next(iter(s.equipment))
@@ -351,6 +379,46 @@ def check_workload(s: Scenario) -> list[Finding]:
                       f"replication over {horizon} months (all pools); expected at most "
                       f"{MAX_OTHER_ORDERS:,}"))
     return found
+
+
+def _deal_launches(s: Scenario, horizon: int) -> list[Finding]:
+    """Refuse a policy that could launch more than ``MAX_LAUNCHED_DEALS`` deals per replication.
+
+    At most ``max_live_deals`` deals are live before signing, and a review refills a slot only
+    once the deal in it has left the pipeline: so a slot is refilled at most once per review and
+    at most once per the shortest time a deal can stay in the pipeline (its stages' shortest
+    durations up to the first stage it can fail). Slots times refills bounds the launches.
+    """
+    policy = s.policy
+    reviews = math.ceil(horizon / policy.review_months)
+    stays = [_shortest_stay_months(s, str(k)) for k, w in policy.kind_weights.items() if w > 0]
+    stay_months = min((m for m in stays if m is not None), default=0.0)
+    refills = reviews
+    if stay_months > policy.review_months:
+        refills = min(reviews, math.floor(horizon / stay_months) + 1)
+    launches = policy.max_live_deals * refills
+    if launches <= MAX_LAUNCHED_DEALS:
+        return []
+    return [(("policy", "max_live_deals"),
+             f"the policy could launch up to {launches:,} deals per replication "
+             f"({policy.max_live_deals:,} live deals, each slot refilled up to {refills:,} times "
+             f"over {horizon} months: a review every {policy.review_months:g} months, and a deal "
+             f"can leave the pipeline {stay_months:g} months after launch); expected at most "
+             f"{MAX_LAUNCHED_DEALS:,}: lower max_live_deals, review less often, or lengthen the "
+             "shortest stage durations")]
+
+
+def _shortest_stay_months(s: Scenario, kind_name: str) -> float | None:
+    """Shortest months a deal of this kind stays before signing or failing (None if undefined)."""
+    kind = s.deal_kinds.get(kind_name)  # type: ignore[call-overload]
+    if kind is None:
+        return None
+    months = 0.0
+    for stage in kind.stages:
+        months += max(0.0, stage.months.support()[0])
+        if stage.success < 1:
+            break
+    return months
 
 
 def _too_often(what: str, months: float, horizon: int, count: float) -> str:
@@ -367,6 +435,7 @@ ALL_CHECKS: tuple[Callable[[Scenario], list[Finding]], ...] = (
     check_weights,
     check_phase_sizes,
     check_deal_paths,
+    check_policy_can_launch,
     check_region_bound_shares,
     check_deals_in_flight,
     check_equipment_order_point,

@@ -92,14 +92,11 @@ def schema(output: Path | None) -> None:
 @reports_errors
 def show(file: Path, sets: tuple[str, ...]) -> None:
     """Print the resolved scenario (inheritance and overrides applied)."""
-    import yaml
-
     from capsim.loader import load_scenario, scenario_to_data
+    from capsim.store import resolved_scenario_text
 
     scenario = load_scenario(file, sets)
-    click.echo(
-        yaml.safe_dump(scenario_to_data(scenario), sort_keys=False, allow_unicode=True), nl=False
-    )
+    click.echo(resolved_scenario_text(scenario_to_data(scenario)), nl=False)
 
 
 @main.command()
@@ -144,12 +141,12 @@ def run(
     from capsim.errors import UsageError
     from capsim.runner import RunOptions, resume_run, run_scenario
 
+    inputs = (scenario_file,) if scenario_file is not None else ()
     options = RunOptions(output=output, force=force, workers=workers, scheduler=scheduler,
-                         chunk_size=chunk_size, until_converged=until_converged)
+                         chunk_size=chunk_size, until_converged=until_converged, inputs=inputs)
     with progress_reporter() as progress:
         if resume_dir is not None:
-            if scenario_file is not None:
-                raise UsageError("give either a SCENARIO or --resume DIR, not both")
+            refuse_with_resume(click.get_current_context())
             outcome = resume_run(resume_dir, options, progress)
         else:
             if scenario_file is None:
@@ -165,6 +162,30 @@ def run(
         for path in write_report(outcome.run_dir):
             click.echo(f"wrote {path}")
     click.echo(f"run directory: {outcome.run_dir}")
+
+
+#: What a resumed run keeps from its first start, so these cannot be given with --resume.
+FIXED_AT_START = (
+    ("scenario_file", "SCENARIO"), ("output", "-o/--output"), ("replications", "-n"),
+    ("seed", "--seed"), ("sets", "--set"), ("force", "--force"), ("chunk_size", "--chunk-size"),
+    ("until_converged", "--until-converged"),
+)
+
+
+def refuse_with_resume(context: click.Context) -> None:
+    """Refuse options that a resume would otherwise silently ignore (exit 2), naming them all."""
+    from click.core import ParameterSource
+
+    from capsim.errors import UsageError
+
+    given = [flag for name, flag in FIXED_AT_START
+             if context.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)]
+    if given:
+        raise UsageError(
+            f"{', '.join(given)} cannot be combined with --resume: a resumed run keeps the "
+            "scenario, output, replications, seed, overrides and chunking it started with "
+            "(only --workers, --scheduler and --report apply)"
+        )
 
 
 def format_headline(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
@@ -187,6 +208,7 @@ def format_headline(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
 
 
 def _cell(value: float | None, scale: float) -> str:
+    """One right-aligned KPI cell: '-' when empty, 'never' when past the horizon."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return f"{'-':>12}"
     if math.isinf(value):

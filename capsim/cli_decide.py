@@ -59,6 +59,7 @@ def _common(command: Callable[..., Any]) -> Callable[..., Any]:
 def _setup(scenario_file: Path, sets: tuple[str, ...], replications: int | None,
            seed: int | None, workers: int | None, scheduler: str | None,
            chunk_size: int) -> Any:
+    """The experiment setup from the shared options (base scenario, overrides, executors)."""
     from capsim.experiment import ExperimentSetup
 
     changes = overrides(sets, replications=replications, seed=seed)
@@ -66,6 +67,7 @@ def _setup(scenario_file: Path, sets: tuple[str, ...], replications: int | None,
 
 
 def _fmt(value: Any) -> str:
+    """A table cell: NaN as '-', large numbers without decimals."""
     if isinstance(value, float):
         if math.isnan(value):
             return "-"

@@ -39,6 +39,7 @@ def reports_errors(command: F) -> F:
 
 
 def overrides(sets: Sequence[str], **named: Any) -> list[str]:
+    """``--set`` overrides plus the named options given (``-n``, ``--seed``), applied last."""
     extra = [f"{key}={value}" for key, value in named.items() if value is not None]
     return [*sets, *extra]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -149,34 +150,48 @@ def runs_table(run_dirs: Sequence[Path], names: Sequence[str]) -> pd.DataFrame:
 def compare_runs(run_dirs: Sequence[Path], output: Path, force: bool = False) -> list[Path]:
     """Write compare.html, compare.pptx and compare.xlsx for ``run_dirs`` into ``output``.
 
-    Refuses an existing ``output`` unless ``force``; the directory appears whole or not at all.
+    Refuses an existing ``output`` unless ``force``, and an ``output`` that is, contains or lies
+    inside one of the runs (exit 3); every run is verified against its checksums first (exit 2).
+    The output is locked while it is written, the runs are locked for reading, and the output
+    directory appears whole or not at all.
     """
     from capsim.memo_docs import write_document
+    from capsim.store import check_output_location, lock_run_dir, verify_run
 
     if len(run_dirs) < 2:
         raise UsageError("compare needs at least two run directories")
     dirs = [memo_data.check_run_dir(Path(d)) for d in run_dirs]
     output = Path(output)
-    if output.exists() and not force:
-        raise OutputError(f"{output} already exists; choose another -o or pass --force")
-    names = run_names(dirs)
-    table = kpi_comparison(dirs, names)
-    doc = build_document(dirs, names, table)
-    by_year = pd.DataFrame({name: pd.Series(memo_data.summary(d)["shortfall_probability_by_year"])
-                            for name, d in zip(names, dirs, strict=True)})
-    by_year.index.name = "year"
-    sheets = {"KPIs compared": table, "runs": runs_table(dirs, names),
-              "shortfall probability by year": by_year.reset_index().rename(
-                  columns={n: f"{n} (probability)" for n in names})}
-    staging = output.parent / f".{output.name}.{os.getpid()}.partial"
-    try:
-        staging.mkdir(parents=True)
-        write_document(doc, sheets, staging, "compare")
-        _publish(staging, output)
-    except OSError as exc:
-        raise OutputError(f"cannot write {output}: {exc}") from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    check_output_location(output, dirs)
+    with ExitStack() as locks:
+        locks.enter_context(lock_run_dir(output))
+        for run_dir in dirs:
+            locks.enter_context(lock_run_dir(run_dir, shared=True, create_parent=False))
+        if (output.exists() or output.is_symlink()) and not force:
+            raise OutputError(f"{output} already exists; choose another -o or pass --force")
+        for run_dir in dirs:
+            verify_run(run_dir)
+        names = run_names(dirs)
+        table = kpi_comparison(dirs, names)
+        doc = build_document(dirs, names, table)
+        by_year = pd.DataFrame({
+            name: pd.Series(memo_data.summary(d)["shortfall_probability_by_year"])
+            for name, d in zip(names, dirs, strict=True)})
+        by_year.index.name = "year"
+        sheets = {"KPIs compared": table, "runs": runs_table(dirs, names),
+                  "shortfall probability by year": by_year.reset_index().rename(
+                      columns={n: f"{n} (probability)" for n in names})}
+        staging = output.parent / f".{output.name}.compare-partial"
+        try:
+            if staging.exists():
+                shutil.rmtree(staging)  # left by a comparison that was killed
+            staging.mkdir(parents=True)
+            write_document(doc, sheets, staging, "compare")
+            _publish(staging, output)
+        except OSError as exc:
+            raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from exc
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return [output / f"compare.{ext}" for ext in ("html", "pptx", "xlsx")]
 
 
@@ -187,5 +202,9 @@ def _publish(staging: Path, output: Path) -> None:
         return
     old = output.parent / f".{output.name}.{os.getpid()}.old"
     os.replace(output, old)
-    os.replace(staging, output)
+    try:
+        os.replace(staging, output)
+    except OSError:
+        os.replace(old, output)  # put the earlier output back before reporting the failure
+        raise
     shutil.rmtree(old, ignore_errors=True)

@@ -158,9 +158,9 @@ def _sensitivity_chart(writer: ExperimentWriter, analysis: Analysis, measure: Me
 
 
 def _yaml(scenario: Scenario) -> str:
-    import yaml
+    from capsim.yamlio import dump_scenario_text
 
-    return yaml.safe_dump(scenario_to_data(scenario), sort_keys=False, allow_unicode=True)
+    return dump_scenario_text(scenario_to_data(scenario))
 
 
 def run_sweep(setup: ExperimentSetup, request: SweepRequest, output: Path | None,

@@ -73,6 +73,7 @@ class ScenarioError(CapsimError):
 
 
 def _problem_order(problem: Problem) -> tuple[str, int, int, str, str]:
+    """Sort key of a problem: file, line, column, field path, message."""
     return (problem.file, problem.line or 0, problem.column or 0, problem.path, problem.message)
 
 

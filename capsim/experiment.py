@@ -29,7 +29,15 @@ from capsim.results import KPI_UNITS, quantile_row
 from capsim.scenario import Scenario
 from capsim.sensitivity import Parameter, parse_parameter
 from capsim.settings import DEFAULT_CHUNK_SIZE, SCHEDULER_ENV
-from capsim.store import RunWriter, default_run_dir, scenario_sha256, staging_dir
+from capsim.store import (
+    RunWriter,
+    check_output_location,
+    claim_run_dir,
+    default_run_dir,
+    lock_run_dir,
+    scenario_sha256,
+    staging_dir,
+)
 
 #: Called after each point finishes: (points done, points planned, seconds elapsed).
 PointProgress = Callable[[int, int, float], None]
@@ -89,6 +97,7 @@ def parse_measure(text: str, default_stat: str) -> Measure:
 
 
 def _path_parts(path: str) -> list[str | int]:
+    """A dotted path with list indexes (``a.b[0].c``) as keys and integers."""
     parts = path.replace("[", ".").replace("]", "").split(".")
     return [int(p) if p.isdigit() else p for p in parts if p]
 
@@ -261,18 +270,46 @@ class ScenarioEvaluator:
         return values
 
 
-class ExperimentWriter:
-    """Stages an experiment directory beside its destination and publishes it atomically."""
+@dataclass(frozen=True)
+class DefaultDestination:
+    """An experiment's default directory, claimed only when the experiment starts writing.
 
-    def __init__(self, destination: Path, force: bool) -> None:
-        if staging_dir(destination).exists() and not force:
-            raise OutputError(f"an unfinished experiment is in {staging_dir(destination)}; "
+    ``results/<scenario>-<kind>-<stamp>``, or with ``-2``, ``-3``... when that is taken, so
+    experiments started in the same second get directories of their own.
+    """
+
+    root: Path
+    name: str
+    stamp: str
+
+
+class ExperimentWriter:
+    """Stages an experiment directory beside its destination and publishes it atomically.
+
+    The destination is locked from here until ``publish`` or ``discard``: a second experiment
+    or run writing the same directory is refused, naming this process.
+    """
+
+    def __init__(self, destination: Path | DefaultDestination, force: bool) -> None:
+        if isinstance(destination, DefaultDestination):
+            path, lock = claim_run_dir(destination.root, destination.name, destination.stamp)
+        else:
+            path = destination
+            check_output_location(path)
+            lock = lock_run_dir(path)
+        if staging_dir(path).exists() and not force:
+            lock.release()
+            raise OutputError(f"an unfinished experiment is in {staging_dir(path)}; "
                               "pass --force to start over")
-        self.writer = RunWriter(destination, force=force)
+        self.writer = RunWriter(path, force=force, lock=lock)
         self.staging = self.writer.staging
         self.runs_dir = self.staging / RUNS
         self.charts_dir = self.staging / "charts"
-        self.runs_dir.mkdir(exist_ok=True)
+        try:
+            self.runs_dir.mkdir(exist_ok=True)
+        except OSError as exc:
+            self.discard()
+            raise OutputError(f"cannot write {self.staging}: {exc.strerror or exc}") from exc
         self.clock = time.perf_counter()
         self.started = datetime.now(UTC)
 
@@ -300,17 +337,25 @@ class ExperimentWriter:
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
             "wall_seconds": round(time.perf_counter() - self.clock, 3),
         }
-        return self.writer.publish(manifest)
+        directory = self.writer.publish(manifest)
+        self.writer.release()  # on failure the caller discards, still holding the lock
+        return directory
 
     def discard(self) -> None:
-        """Remove the staging directory after a failure."""
-        self.writer.discard()
+        """Remove the staging directory after a failure, and give up the lock."""
+        try:
+            self.writer.discard()
+        finally:
+            self.writer.release()
 
 
-def default_destination(scenario: Scenario, kind: str, root: Path = Path("results")) -> Path:
-    """``results/<scenario>-<kind>-<timestamp>``."""
+def default_destination(scenario: Scenario, kind: str,
+                        root: Path = Path("results")) -> DefaultDestination:
+    """``results/<scenario>-<kind>-<timestamp>`` (claimed when the experiment starts)."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return default_run_dir(root, f"{scenario.name}-{kind}", stamp)
+    name = f"{scenario.name}-{kind}"
+    default_run_dir(root, name, stamp)  # refuse an unusable name before any work
+    return DefaultDestination(root, name, stamp)
 
 
 def base_manifest(kind: str, setup: ExperimentSetup, base: Scenario) -> dict[str, Any]:

@@ -4,11 +4,21 @@
 replaced, and so is a mapping that names another ``dist`` or growth ``model`` than its base);
 ``--set dotted.path=value`` overrides come last. Every problem is reported with the
 file, line and column it came from, all at once, as a ``ScenarioError``.
+
+A base must be a regular file named ``*.yaml`` or ``*.yml`` (symbolic links are followed, and
+their target must be one too). A base counts as a scenario when it parses as a mapping with at
+least one scenario field at the top level; for any other file (say, a secrets file renamed
+``.yaml``) only the ``extends`` line of the child is blamed, and nothing of the base is shown.
+
+A value the file writes as ``1e5`` or ``0o14`` is a number, unless the schema wants text there:
+then it is the text written (as YAML 1.1 and PyYAML read it).
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -22,11 +32,36 @@ from capsim.checks import run_checks, suggest
 from capsim.dists import DIST_NAMES
 from capsim.errors import Problem, ScenarioError
 from capsim.scenario import Scenario
-from capsim.yamlio import PathKey, Position, YamlDoc, dotted, load_yaml, parse_scalar
+from capsim.yamlio import (
+    FILE_LIMITS,
+    MAX_DEPTH,
+    MAX_RESOLVED_VALUES,
+    STORED_LIMITS,
+    Limits,
+    PathKey,
+    Position,
+    YamlDoc,
+    ambiguous_number_message,
+    count_values,
+    dotted,
+    load_yaml,
+    parse_value,
+    top_level_keys,
+)
 
 SET_SOURCE = "--set"
 MAX_EXTENDS_DEPTH = 16
+#: Endings a base scenario file (and the target of a link to one) must have.
+BASE_SUFFIXES = (".yaml", ".yml")
+#: Longest ``--set`` text repeated in a message (longer ones are cut, marked with '...').
+MAX_SHOWN_SET_CHARS = 200
 _TAGS = {"dist": DIST_NAMES, "model": ("exponential", "logistic", "table")}
+_SCENARIO_KEYS = frozenset(
+    [info.alias or name for name, info in Scenario.model_fields.items()] + ["extends"]
+)
+_NUMBER_ERRORS = frozenset(
+    {"float_type", "float_parsing", "int_type", "int_parsing", "int_from_float"}
+)
 
 
 @dataclass
@@ -36,6 +71,7 @@ class Located:
     data: dict[str, Any]
     positions: dict[PathKey, Position] = field(default_factory=dict)
     key_positions: dict[PathKey, Position] = field(default_factory=dict)
+    spellings: dict[PathKey, str] = field(default_factory=dict)
 
     def where(self, path: PathKey, key: bool = False) -> Position | None:
         """Position of the path, or of its nearest ancestor that has one."""
@@ -55,32 +91,101 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     return validate(located, str(path))
 
 
-def resolve_file(path: Path, chain: tuple[Path, ...] = ()) -> Located:
+def load_stored_scenario(path: str | Path) -> Scenario:
+    """Load the resolved scenario a run stored (``scenario.yaml`` in a run directory).
+
+    capsim wrote it (``yamlio.dump_scenario_text``) from a scenario that passed validation, so
+    it is read with the bounds of a resolved scenario, not the 1 MiB of a hand-written file.
+    """
+    located = resolve_file(Path(path), limits=STORED_LIMITS)
+    return validate(located, str(path))
+
+
+def resolve_file(path: Path, chain: tuple[Path, ...] = (), limits: Limits = FILE_LIMITS) -> Located:
     """Read one file and, recursively, the bases it extends (cycles and depth are refused)."""
-    doc: YamlDoc = load_yaml(path)
-    located = Located(dict(doc.data), dict(doc.positions), dict(doc.key_positions))
+    return _resolve_doc(path, load_yaml(path, limits=limits), chain)
+
+
+def _resolve_doc(path: Path, doc: YamlDoc, chain: tuple[Path, ...]) -> Located:
+    """Merge a parsed file over the bases it extends, read one by one."""
+    located = Located(
+        dict(doc.data), dict(doc.positions), dict(doc.key_positions), dict(doc.spellings)
+    )
     base_name = located.data.pop("extends", None)
+    located.spellings.pop(("extends",), None)
     if base_name is None:
         return located
     here = doc.positions.get(("extends",), (str(path), 1, 1))
     if not isinstance(base_name, str) or not base_name:
         raise _problem(here, "extends", "expected the path of a base scenario file, e.g. base.yaml")
-    base_path = Path(os.path.relpath((path.parent / base_name).resolve()))
-    seen = (*chain, path.resolve())
-    if base_path.resolve() in seen:
-        cycle = " -> ".join(p.name for p in (*seen, base_path))
+    base_path = _base_path(path, base_name, here)
+    seen = (*chain, Path(os.path.realpath(path)))
+    if Path(os.path.realpath(base_path)) in seen:
+        written = Path(base_name).name
+        last = written if written == base_path.name else f"{written} ({base_path.name})"
+        cycle = " -> ".join([*(p.name for p in seen), last])
         raise _problem(here, "extends", f"extends cycle: {cycle}")
     if len(seen) > MAX_EXTENDS_DEPTH:
         raise _problem(here, "extends", f"more than {MAX_EXTENDS_DEPTH} levels of extends")
-    if not base_path.is_file():
-        hint = suggest(base_path.name, [p.name for p in base_path.parent.glob("*.y*ml")])
-        message = f"base scenario {base_name!r} not found ({base_path}){hint}"
-        raise _problem(here, "extends", message)
-    base = resolve_file(base_path, seen)
+    base = _resolve_doc(base_path, _read_base(base_path, base_name, here), seen)
     return merge(base, located)
 
 
+def _base_path(path: Path, base_name: str, here: Position) -> Path:
+    """The base file ``extends`` names, checked to be a regular ``.yaml``/``.yml`` file."""
+    joined = path.parent / base_name
+    shown = os.path.relpath(os.path.realpath(joined))
+    suffixes = " or ".join(BASE_SUFFIXES)
+    if joined.suffix.lower() not in BASE_SUFFIXES:
+        message = f"base scenario {base_name!r} is not a {suffixes} file; expected a file ending in"
+        raise _problem(here, "extends", f"{message} {suffixes}")
+    try:
+        info = joined.stat()
+    except FileNotFoundError:
+        hint = suggest(joined.name, [p.name for p in joined.parent.glob("*.y*ml")])
+        message = f"base scenario {base_name!r} not found ({shown}){hint}"
+        raise _problem(here, "extends", message) from None
+    except OSError as exc:
+        loop = exc.errno == errno.ELOOP
+        reason = "is a symbolic link loop" if loop else f"cannot be read ({exc.strerror})"
+        raise _problem(here, "extends", f"base scenario {base_name!r} {reason}") from None
+    if not stat.S_ISREG(info.st_mode):
+        what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        message = f"base scenario {base_name!r} is {what}; expected a scenario file"
+        raise _problem(here, "extends", message)
+    if Path(shown).suffix.lower() not in BASE_SUFFIXES:
+        message = f"base scenario {base_name!r} is a link to {shown}, which does not end in"
+        raise _problem(here, "extends", f"{message} {suffixes}")
+    return Path(shown)
+
+
+def _read_base(base_path: Path, base_name: str, here: Position) -> YamlDoc:
+    """Parse a base; a file that is not a scenario is blamed on ``extends``, its content unshown."""
+    try:
+        doc = load_yaml(base_path)
+    except ScenarioError as exc:
+        if all(p.line is None for p in exc.problems):
+            raise  # the file as a whole (too large, empty): nothing of its content is shown
+        if _SCENARIO_KEYS.intersection(top_level_keys(base_path)):
+            raise
+        raise _not_a_scenario(here, base_name) from None
+    if not _SCENARIO_KEYS.intersection(doc.data):
+        raise _not_a_scenario(here, base_name)
+    return doc
+
+
+def _not_a_scenario(here: Position, base_name: str) -> ScenarioError:
+    """The error for a base that is no scenario: on the child's ``extends``, naming no content."""
+    fields = ", ".join(["name", "start", "regions", "policy"])
+    message = (
+        f"base scenario {base_name!r} is not a scenario file (expected a YAML mapping with fields "
+        f"such as {fields}); its content is not shown: validate it on its own to see why"
+    )
+    return _problem(here, "extends", message)
+
+
 def _problem(pos: Position, path: str, message: str) -> ScenarioError:
+    """A one-problem error at a position of a file."""
     return ScenarioError([Problem(pos[0], pos[1], pos[2], path, message)])
 
 
@@ -92,6 +197,7 @@ def merge(base: Located, child: Located) -> Located:
     """
     positions = dict(base.positions)
     key_positions = dict(base.key_positions)
+    spellings = dict(base.spellings)
 
     def overlay(into: dict[str, Any], over: Mapping[str, Any], prefix: PathKey) -> dict[str, Any]:
         result = dict(into)
@@ -103,13 +209,15 @@ def merge(base: Located, child: Located) -> Located:
             else:
                 _forget(positions, path)
                 _forget(key_positions, path)
+                _forget(spellings, path)
                 result[key] = value
         return result
 
     data = overlay(base.data, child.data, ())
     positions.update(child.positions)
     key_positions.update(child.key_positions)
-    return Located(data, positions, key_positions)
+    spellings.update(child.spellings)
+    return Located(data, positions, key_positions, spellings)
 
 
 def _retagged(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
@@ -131,7 +239,7 @@ def _get(data: Any, path: PathKey) -> Any:
     return data
 
 
-def _forget(positions: dict[PathKey, Position], prefix: PathKey) -> None:
+def _forget(positions: dict[PathKey, Any], prefix: PathKey) -> None:
     for path in [p for p in positions if p[: len(prefix)] == prefix]:
         del positions[path]
 
@@ -140,15 +248,18 @@ def apply_overrides(located: Located, overrides: Sequence[str]) -> None:
     """Apply ``dotted.path=value`` overrides in order; a bad path or value is a located problem."""
     problems: list[Problem] = []
     for text in overrides:
-        source = f"{SET_SOURCE} {text}"
+        source = f"{SET_SOURCE} {_shorten(text)}"
         try:
-            path, value = _parse_override(text)
+            path, value, spellings = _parse_override(text)
             _set_path(located.data, path, value)
         except ValueError as exc:
-            problems.append(Problem(source, None, None, text.partition("=")[0].strip(), str(exc)))
+            name = _shorten(text.partition("=")[0].strip())
+            problems.append(Problem(source, None, None, name, str(exc)))
             continue
         _forget(located.positions, path)
         _forget(located.key_positions, path)
+        _forget(located.spellings, path)
+        located.spellings.update({(*path, *inner): text for inner, text in spellings.items()})
         located.positions[path] = (source, 0, 0)
         # sections the override created, and a distribution it changed one parameter of, are
         # blamed on it too (e.g. 'study_months.p90=5' making p90 fall below the file's median)
@@ -159,20 +270,31 @@ def apply_overrides(located: Located, overrides: Sequence[str]) -> None:
         raise ScenarioError(problems)
 
 
-def _parse_override(text: str) -> tuple[PathKey, Any]:
+def _shorten(text: str) -> str:
+    """``text`` cut to ``MAX_SHOWN_SET_CHARS`` for a message (a long path or value)."""
+    return text if len(text) <= MAX_SHOWN_SET_CHARS else text[:MAX_SHOWN_SET_CHARS] + "..."
+
+
+def _parse_override(text: str) -> tuple[PathKey, Any, dict[PathKey, str]]:
+    """Split ``path=value``: the path's parts, the value, and the value's written numbers."""
     name, sep, raw = text.partition("=")
     if not sep or not name.strip():
-        raise ValueError(f"expected dotted.path=value, found {text!r}")
+        raise ValueError(f"expected dotted.path=value, found {_shorten(text)!r}")
+    levels = name.count(".") + name.count("[") + 1
+    if levels > MAX_DEPTH:
+        raise ValueError(
+            f"path has {levels} levels; scenario fields nest at most {MAX_DEPTH} deep, as in files"
+        )
     path: list[str | int] = []
     for part in name.strip().replace("[", ".").replace("]", "").split("."):
         if not part:
-            raise ValueError(f"empty part in path {name!r}")
+            raise ValueError(f"empty part in path {_shorten(name)!r}")
         path.append(int(part) if part.isdigit() else part)
     try:
-        value = parse_scalar(raw)
+        value, spellings = parse_value(raw)
     except ScenarioError as exc:
         raise ValueError(exc.problems[0].message) from None
-    return tuple(path), value
+    return tuple(path), value, spellings
 
 
 def _set_path(data: dict[str, Any], path: PathKey, value: Any) -> None:
@@ -221,17 +343,54 @@ def _child(node: Any, part: str | int, parent: PathKey) -> Any:
 
 def validate(located: Located, display: str) -> Scenario:
     """Validate resolved data against the schema and the cross-field checks."""
-    try:
-        # strict: YAML already typed every value, so true/false or quoted text is never a number
-        scenario = Scenario.model_validate(located.data, strict=True)
-    except ValidationError as exc:
-        raise ScenarioError([_locate(located, display, err) for err in exc.errors()]) from None
+    while True:
+        try:
+            # strict: YAML already typed every value, so true/false or quoted text is never a
+            # number; a number spelled '1e5' where text is wanted becomes its text, then retried
+            scenario = Scenario.model_validate(located.data, strict=True)
+            break
+        except ValidationError as exc:
+            errors = exc.errors()
+            if not _restore_text(located, errors):
+                raise ScenarioError([_locate(located, display, err) for err in errors]) from None
     findings = run_checks(scenario)
     if findings:
         raise ScenarioError(
             [_at(located.where(path), display, dotted(path), message) for path, message in findings]
         )
+    values = count_values(scenario_to_data(scenario))
+    if values > MAX_RESOLVED_VALUES:
+        message = (
+            f"the resolved scenario holds {values:,} values (defaults, extends and --set "
+            f"included); expected at most {MAX_RESOLVED_VALUES:,}"
+        )
+        raise ScenarioError([Problem(display, None, None, "", message)])
     return scenario
+
+
+def _restore_text(located: Located, errors: Sequence[Any]) -> bool:
+    """Put back the written text of numbers where the schema wants text; whether any changed."""
+    changed = False
+    for err in errors:
+        if err["type"] != "string_type":
+            continue
+        path = _existing_path(located.data, err["loc"])
+        text = located.spellings.get(path)
+        if text is not None and path and not isinstance(_get(located.data, path), str):
+            _get(located.data, path[:-1])[path[-1]] = text
+            changed = True
+    return changed
+
+
+def _existing_path(data: Any, loc: Sequence[str | int]) -> PathKey:
+    """The longest start of a pydantic error location that names a value in ``data``."""
+    path: list[str | int] = []
+    for part in loc:
+        if not _has_child(data, part):
+            break
+        data = data[part]
+        path.append(part)
+    return tuple(path)
 
 
 def _data_path(data: Any, loc: tuple[str | int, ...]) -> tuple[PathKey, tuple[str | int, ...]]:
@@ -268,6 +427,11 @@ def _locate(located: Located, display: str, err: Any) -> Problem:
     in_key = loc[-1:] == ("[key]",)  # pydantic's marker for a bad mapping key (a region id)
     path, schema = _data_path(located.data, loc[:-1] if in_key else loc)
     kind = err["type"]
+    written = located.spellings.get(_existing_path(located.data, loc))
+    if kind in _NUMBER_ERRORS and written is not None and isinstance(err.get("input"), str):
+        # '014' or '1:30': read as text because YAML 1.1 and 1.2 give different numbers
+        pos = located.where(path)
+        return _at(pos, display, dotted(path), ambiguous_number_message(written))
     if kind == "missing":
         # nothing is written for a missing field: point at the key of the mapping lacking it
         pos = located.where(path[:-1], key=True) if len(path) > 1 else None
@@ -328,7 +492,7 @@ def _message(err: Any, schema: tuple[str | int, ...]) -> str:
         return f"expected a mapping of fields, found {_kind_of(found)}"
     if kind == "list_type":
         return f"expected a list, found {_kind_of(found)}"
-    if kind in {"float_type", "float_parsing", "int_type", "int_parsing", "int_from_float"}:
+    if kind in _NUMBER_ERRORS:
         noun = "a whole number" if kind.startswith("int") else "a number"
         return f"expected {noun}, found {_shown(found)}"
     if kind in {"bool_type", "bool_parsing"}:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,9 +153,9 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
     book.remove(book.active)
     for name, frame in sheets.items():
         sheet = book.create_sheet(name[:31])
-        sheet.append([str(c) for c in frame.columns])
-        for row in frame.itertuples(index=False):
-            sheet.append([_excel_value(v) for v in row])
+        _write_row(sheet, 1, [str(c) for c in frame.columns])
+        for number, row in enumerate(frame.itertuples(index=False), start=2):
+            _write_row(sheet, number, [_excel_value(v) for v in row])
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         sheet.freeze_panes = "A2"
@@ -173,6 +174,25 @@ def _excel_value(value: Any) -> Any:
     if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
         return None
     return value
+
+
+#: Leading characters that make a spreadsheet read a text cell as a formula.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _write_row(sheet: Any, row: int, values: Sequence[Any]) -> None:
+    """Write one row in which text such as ``=1+2`` stays text and numbers stay numbers.
+
+    Such text is stored as a string with a quote prefix, so no spreadsheet runs it as a formula.
+    """
+    for column, value in enumerate(values, start=1):
+        if isinstance(value, str):
+            value = _NOT_IN_XML.sub(lambda m: ascii(m.group())[1:-1], value)
+        cell = sheet.cell(row=row, column=column, value=value)
+        if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+            cell.data_type = "s"
+            cell.quotePrefix = True
 
 
 def write_atomically(directory: Path, writers: Sequence[tuple[str, Callable[[Path], None]]]

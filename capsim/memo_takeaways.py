@@ -71,18 +71,25 @@ def shortfall_probability(run_dir: Path) -> str:
 
 
 def time_to_power(run_dir: Path) -> str:
-    """Fastest and slowest deal kinds by median months from launch to first power."""
-    by_kind: dict[str, dict[str, Any]] = memo_data.summary(run_dir)["months_to_first_power"][
-        "by_kind"]
+    """Fastest and slowest deal kinds by median months to first power, over powered deals only.
+
+    The share of launched deals that got power is given beside each, since the median leaves the
+    others out.
+    """
+    by_kind: dict[str, dict[str, Any]] = memo_data.summary(run_dir)[
+        "months_to_first_power_of_powered_deals"]["by_kind"]
     medians = {k: float(v["p50"]) for k, v in by_kind.items()
                if v.get("p50") is not None and math.isfinite(float(v["p50"]))}
     if not medians:
         return "No deal reached first power within the horizon."
+    share = {k: float(by_kind[k].get("powered_share") or 0.0) for k in medians}
     fast, slow = min(medians, key=medians.__getitem__), max(medians, key=medians.__getitem__)
     if fast == slow:
-        return f"Median {medians[fast]:.0f} months from launch to first power ({fast})."
-    return (f"Median months from launch to first power: {fast} {medians[fast]:.0f}, "
-            f"{slow} {medians[slow]:.0f}.")
+        return (f"Median {medians[fast]:.0f} months from launch to first power ({fast}), over "
+                f"the {share[fast]:.0%} of launched deals that got power.")
+    return (f"Median months from launch to first power, over deals that got power: {fast} "
+            f"{medians[fast]:.0f} ({share[fast]:.0%} of launched got power), {slow} "
+            f"{medians[slow]:.0f} ({share[slow]:.0%}).")
 
 
 def deal_funnel(run_dir: Path) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from capsim import memo_data
+from capsim.errors import OutputError
 from capsim.memo_docs import ChartImage, Document, Table
 
 #: Slide and section titles of the chart suite.
@@ -44,12 +45,22 @@ METHOD_NOTE = (
 def write_report(run_dir: Path) -> list[Path]:
     """Write report.html, memo.pptx and tables.xlsx into a finished run directory.
 
-    Returns the three paths. Raises UsageError if ``run_dir`` is not a complete capsim run.
+    Returns the three paths. The run is locked while the report is written (so a run replacing
+    it cannot slip in) and verified first: a UsageError if ``run_dir`` is not a complete capsim
+    run, or if a part is missing or fails its checksum (naming the parts to repair).
     """
     from capsim.memo_docs import write_document
+    from capsim.store import lock_run_dir, verify_run
 
     run_dir = memo_data.check_run_dir(Path(run_dir))
-    return write_document(build_document(run_dir), workbook_sheets(run_dir), run_dir, "report")
+    with lock_run_dir(run_dir, create_parent=False):
+        verify_run(run_dir)
+        document, sheets = build_document(run_dir), workbook_sheets(run_dir)
+        try:
+            return write_document(document, sheets, run_dir, "report")
+        except OSError as exc:
+            raise OutputError(f"cannot write the report into {run_dir}: "
+                              f"{exc.strerror or exc} (disk full or unwritable?)") from exc
 
 
 def build_document(run_dir: Path) -> Document:
@@ -168,7 +179,7 @@ def per_region_table(run_dir: Path) -> pd.DataFrame:
     summary = memo_data.summary(run_dir)
     regional = memo_data.regional_quantiles(run_dir)
     last = regional[regional["date"] == regional["date"].max()].set_index("region")
-    power = summary["months_to_first_power"]["by_region"]
+    power = summary["months_to_first_power_of_powered_deals"]["by_region"]
     waits = summary["queue_waits_months"]
     rows = []
     for region, name in names.items():
@@ -178,7 +189,8 @@ def per_region_table(run_dir: Path) -> pd.DataFrame:
             "energised at horizon P10 (MW)": last["p10_mw"].get(region),
             "energised at horizon P50 (MW)": last["p50_mw"].get(region),
             "energised at horizon P90 (MW)": last["p90_mw"].get(region),
-            "months to first power P50 (months)": power.get(region, {}).get("p50"),
+            "months to first power P50, powered deals only (months)":
+                power.get(region, {}).get("p50"),
             "our study wait P50 (months)": wait.get("study_wait", {}).get("p50"),
             "our connection wait P50 (months)": wait.get("connection_wait", {}).get("p50"),
         })

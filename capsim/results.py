@@ -230,14 +230,12 @@ def summarize(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
         if column.startswith("shortfall_in_"):
             summary["shortfall_probability_by_year"][column[-4:]] = float(kpis[column].mean())
     deals = tables["deals"]
-    powered = deals[deals["first_power"].notna() & ~deals["in_flight"].astype(bool)]
-    summary["months_to_first_power"] = {
-        "by_kind": {
-            str(k): quantile_row(g["months_to_first_power"]) for k, g in powered.groupby("kind")
-        },
-        "by_region": {
-            str(k): quantile_row(g["months_to_first_power"]) for k, g in powered.groupby("region")
-        },
+    launched = deals[~deals["in_flight"].astype(bool)]
+    summary["months_to_first_power_of_powered_deals"] = {
+        group: {
+            str(k): _powered_only_row(g) for k, g in launched.groupby(group.removeprefix("by_"))
+        }
+        for group in ("by_kind", "by_region")
     }
     queue = tables["queue"]
     own = queue[queue["applicant"] == "own"]
@@ -251,15 +249,33 @@ def summarize(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     return summary
 
 
+def _powered_only_row(launched: pd.DataFrame) -> dict[str, float]:
+    """Months from launch to first power over the deals that got power, with the share that did.
+
+    Deals that died or were still waiting at the horizon are not in these quantiles, so they
+    understate the wait of a deal just launched; ``powered_share`` says how many are left out.
+    """
+    powered = launched["first_power"].notna()
+    row = quantile_row(launched.loc[powered, "months_to_first_power"])
+    row["launched"] = len(launched)
+    row["powered_share"] = float(powered.mean()) if len(launched) else math.nan
+    return row
+
+
 def summary_rows(summary: dict[str, Any]) -> pd.DataFrame:
     """summary.json flattened into one row per figure (the contents of summary.csv)."""
     rows = [{"kpi": name, **values} for name, values in summary["kpis"].items()]
     for year, p in summary["shortfall_probability_by_year"].items():
         rows.append({"kpi": f"shortfall_probability_{year}", "unit": "probability", "mean": p})
-    for group, stats in summary["months_to_first_power"].items():
+    for group, stats in summary["months_to_first_power_of_powered_deals"].items():
         for key, values in stats.items():
+            figures = {k: v for k, v in values.items() if k not in ("launched", "powered_share")}
             rows.append(
-                {"kpi": f"months_to_first_power_{group[3:]}_{key}", "unit": "months", **values}
+                {
+                    "kpi": f"months_to_first_power_of_powered_deals_{group[3:]}_{key}",
+                    "unit": "months",
+                    **figures,
+                }
             )
     for region, waits in summary["queue_waits_months"].items():
         for wait, values in waits.items():

@@ -19,16 +19,29 @@ import numpy as np
 import pandas as pd
 
 from capsim import __version__
-from capsim.batch import Chunk, make_executor, plan_chunks
+from capsim.batch import (
+    BackendError,
+    Chunk,
+    Executor,
+    make_executor,
+    plan_chunks,
+    scheduler_address,
+)
 from capsim.errors import RunInterruptedError, UsageError
-from capsim.loader import load_scenario, scenario_to_data
+from capsim.loader import load_stored_scenario, scenario_to_data
 from capsim.scenario import Scenario
 from capsim.settings import DEFAULT_CHUNK_SIZE
 from capsim.store import (
+    MANIFEST,
+    PROGRESS,
     SCENARIO,
     RunWriter,
-    default_run_dir,
-    reopen_complete_run,
+    claim_run_dir,
+    current_directory,
+    lock_run_dir,
+    part_problems,
+    read_manifest,
+    read_summary,
     scenario_sha256,
     staging_dir,
 )
@@ -50,6 +63,8 @@ class RunOptions:
     until_converged: float | None = None
     charts: bool = True
     results_root: Path = field(default_factory=lambda: Path("results"))
+    #: Files and folders the output must not be, contain or lie inside (the scenario file).
+    inputs: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,60 +79,133 @@ class RunOutcome:
 def run_scenario(
     scenario: Scenario, options: RunOptions | None = None, progress: Progress | None = None
 ) -> RunOutcome:
-    """Simulate ``scenario`` (its replications, in chunks) and publish a complete run directory."""
+    """Simulate ``scenario`` (its replications, in chunks) and publish a complete run directory.
+
+    The output directory is locked for the whole run. A failure before any chunk is saved
+    removes the staging directory, so nothing is left that would block the next run there.
+    """
     options = options or RunOptions()
+    scheduler_address(options.scheduler)  # a bad address fails before anything is written
     started = datetime.now(UTC)
-    destination = options.output or default_run_dir(
-        options.results_root, scenario.name, started.strftime("%Y%m%dT%H%M%SZ")
-    )
-    writer = RunWriter(destination, force=options.force)
-    data = scenario_to_data(scenario)
-    plan = {
-        "scenario_sha256": scenario_sha256(data),
-        "seed": scenario.seed,
-        "replications": scenario.replications,
-        "chunk_size": options.chunk_size,
-        "until_converged": options.until_converged,
-        "charts": options.charts,
-        "started": started.isoformat(timespec="seconds"),
-    }
+    if options.output is None:
+        stamp = started.strftime("%Y%m%dT%H%M%SZ")
+        destination, lock = claim_run_dir(options.results_root, scenario.name, stamp)
+        writer = RunWriter(destination, force=options.force, lock=lock, inputs=options.inputs)
+    else:
+        writer = RunWriter(options.output, force=options.force, inputs=options.inputs)
     try:
-        writer.start(data, plan)
-    except BaseException:
-        writer.discard()
-        raise
-    return _execute(writer, scenario, options, progress)
+        data = scenario_to_data(scenario)
+        plan = {
+            "scenario_sha256": scenario_sha256(data),
+            "seed": scenario.seed,
+            "replications": scenario.replications,
+            "chunk_size": options.chunk_size,
+            "until_converged": options.until_converged,
+            "charts": options.charts,
+            "started": started.isoformat(timespec="seconds"),
+        }
+        try:
+            writer.start(data, plan)
+            return _execute(writer, scenario, options, progress)
+        except RunInterruptedError:
+            raise
+        except BaseException:
+            if not writer.progress.get("chunks"):
+                writer.discard()
+            raise
+    finally:
+        writer.release()
 
 
 def resume_run(
     run_dir: Path, options: RunOptions | None = None, progress: Progress | None = None
 ) -> RunOutcome:
-    """Finish an interrupted run (or repair damaged parts of a complete one)."""
+    """Finish an interrupted run (or repair damaged parts of a complete one).
+
+    The run directory is locked throughout. A complete run is checked first (manifest, stored
+    scenario, checksums) and repaired in a staging copy: it stays published, untouched, until
+    the repaired run replaces it, so a repair that fails loses nothing.
+    """
     options = options or RunOptions()
-    run_dir = Path(str(run_dir).rstrip("/"))
+    scheduler_address(options.scheduler)  # a bad address fails before anything is touched
+    current_directory()
+    run_dir = Path(str(run_dir).rstrip("/") or "/")
     if run_dir.name.startswith(".") and run_dir.name.endswith(".partial"):
         run_dir = run_dir.with_name(run_dir.name[1 : -len(".partial")])
-    if not staging_dir(run_dir).exists():
-        if not run_dir.exists():
-            raise UsageError(f"nothing to resume at {run_dir}")
-        if not reopen_complete_run(run_dir):
-            raise UsageError(f"{run_dir} is complete and every part matches its checksum")
-    writer = RunWriter(run_dir, resume=True)
-    scenario = load_scenario(writer.path(SCENARIO))
-    if scenario_sha256(scenario_to_data(scenario)) != writer.progress["scenario_sha256"]:
-        raise UsageError(f"{writer.path(SCENARIO)} was changed since the run started")
-    for chunk in writer.damaged_chunks():
-        writer.forget_chunk(chunk)
-    chunk_size = int(writer.progress["chunk_size"])
-    tolerance = writer.progress.get("until_converged")
-    resumed = RunOptions(output=run_dir, workers=options.workers, scheduler=options.scheduler,
-                         chunk_size=chunk_size, until_converged=tolerance)
-    return _execute(writer, scenario, resumed, progress)
+    if not staging_dir(run_dir).exists() and not run_dir.exists():
+        raise UsageError(f"nothing to resume at {run_dir}")
+    lock = lock_run_dir(run_dir, create_parent=False)
+    staged_plan = (staging_dir(run_dir) / PROGRESS).is_file()
+    # a staging directory without a plan was killed while starting: only a published run's
+    # repair can go on from there (it stages a fresh copy); otherwise there is nothing to resume
+    repairing = not staged_plan and run_dir.is_dir()
+    if repairing:
+        try:
+            manifest = _damaged_complete_run(run_dir)
+        except BaseException:
+            lock.release()
+            raise
+        writer = RunWriter.repair(run_dir, manifest, lock)
+    else:
+        writer = RunWriter(run_dir, resume=True, lock=lock)
+    try:
+        try:
+            scenario = _stored_scenario(writer.path(SCENARIO), writer.progress,
+                                        writer.path(PROGRESS))
+            for chunk in writer.damaged_chunks():
+                writer.forget_chunk(chunk)
+            chunk_size = int(writer.progress["chunk_size"])
+            tolerance = writer.progress.get("until_converged")
+            resumed = RunOptions(output=run_dir, workers=options.workers,
+                                 scheduler=options.scheduler, chunk_size=chunk_size,
+                                 until_converged=tolerance)
+            return _execute(writer, scenario, resumed, progress)
+        except RunInterruptedError:
+            raise
+        except BaseException:
+            if repairing:
+                writer.discard()  # the published run is untouched; a new --resume starts over
+            raise
+    finally:
+        writer.release()
+
+
+def _stored_scenario(path: Path, plan: dict[str, Any], source: Path) -> Scenario:
+    """The scenario a run stored, checked against the run's plan (read from ``source``)."""
+    scenario = load_stored_scenario(path)
+    if scenario_sha256(scenario_to_data(scenario)) != plan["scenario_sha256"]:
+        raise UsageError(f"{path} was changed since the run started")
+    if (scenario.seed, scenario.replications) != (plan["seed"], plan["replications"]):
+        raise UsageError(f"cannot read {source}: its seed and replications do not match "
+                         f"{path}; the run directory is damaged")
+    return scenario
+
+
+def _damaged_complete_run(run_dir: Path) -> dict[str, Any]:
+    """The manifest of a complete run that needs repair; an intact run is a UsageError.
+
+    Reads and checks everything a repair relies on (manifest, stored scenario, checksums)
+    before anything is moved or copied.
+    """
+    manifest = read_manifest(run_dir)
+    _stored_scenario(run_dir / SCENARIO, manifest["plan"], run_dir / MANIFEST)
+    try:
+        problems = part_problems(run_dir, manifest["parts"])
+    except OSError as exc:
+        raise UsageError(f"cannot read {run_dir}: {exc.strerror or exc}") from None
+    try:
+        read_summary(run_dir)
+    except UsageError:
+        problems.append("summary.json (damaged)")
+    if not problems:
+        raise UsageError(f"{run_dir} is complete and every part matches its checksum")
+    return manifest
 
 
 def _execute(
     writer: RunWriter, scenario: Scenario, options: RunOptions, progress: Progress | None
 ) -> RunOutcome:
+    """Run the chunks not yet recorded, save each as it finishes, then summarise and publish."""
     plan = writer.progress
     chunks = plan_chunks(int(plan["replications"]), int(plan["chunk_size"]))
     writer.remove_unrecorded_parts()
@@ -128,9 +216,10 @@ def _execute(
     finished = sum(len(c.replications) for c in chunks if c.index in done)
     converged_at = _converged_prefix(shortfalls, options.until_converged)
     clock = time.perf_counter()
-    executor = make_executor(options.workers, options.scheduler) if todo and converged_at is None \
-        else None
+    executor: Executor | None = None
     try:
+        if todo and converged_at is None:
+            executor = make_executor(options.workers, options.scheduler)
         if executor is not None:
             for result in executor.run(scenario, todo):
                 index = result.chunk.index
@@ -144,11 +233,17 @@ def _execute(
                 converged_at = _converged_prefix(shortfalls, options.until_converged)
                 if converged_at is not None:
                     break
-    except KeyboardInterrupt:
-        raise RunInterruptedError(
+    except KeyboardInterrupt as interrupt:
+        stopped = RunInterruptedError(
             f"interrupted: {finished} of {total} replications are saved; resume with "
             f"'capsim run --resume {writer.destination}'"
-        ) from None
+        )
+        stopped.exit_code = getattr(interrupt, "exit_code", stopped.exit_code)  # 143: SIGTERM
+        raise stopped from None
+    except BackendError as failure:
+        saved = (f"\n{finished} of {total} replications are saved; resume with "
+                 f"'capsim run --resume {writer.destination}'") if finished else ""
+        raise BackendError(f"{failure}{saved}") from None
     finally:
         if executor is not None:
             executor.close()
@@ -162,6 +257,7 @@ def _execute(
 
 
 def _chunk_shortfalls(writer: RunWriter, index: int) -> np.ndarray:
+    """Shortfall MW-months per replication of a finished chunk (for the convergence test)."""
     part = writer.progress["chunks"][str(index)]["parts"]["kpis"]["path"]
     frame = pd.read_parquet(writer.staging / part, columns=["shortfall_mw_months"])
     return frame["shortfall_mw_months"].to_numpy()
@@ -195,6 +291,7 @@ def _converged_prefix(shortfalls: dict[int, np.ndarray], tolerance: float | None
 
 
 def _p50_p90(values: np.ndarray) -> tuple[float, float]:
+    """P50 and P90 of shortfall, the two quantiles the convergence test watches."""
     return float(np.quantile(values, 0.5)), float(np.quantile(values, 0.9))
 
 
@@ -206,6 +303,7 @@ def _finish(
     wall_seconds: float,
     executor: Any,
 ) -> RunOutcome:
+    """Summary, charts and manifest from the recorded parts; then publish the run."""
     from capsim.aggregate import monthly_bands, regional_means, summary_from_parts
     from capsim.results import summary_rows
 
@@ -261,6 +359,7 @@ def _draw_charts(
     replications: int,
     run_date: str,
 ) -> None:
+    """The run's own charts (PNG and SVG) into its staging directory."""
     from capsim import charts
 
     label = charts.RunLabel(scenario.name, str(plan["scenario_sha256"]), scenario.seed,

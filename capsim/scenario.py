@@ -21,6 +21,11 @@ SIGNED = "signed"
 LAUNCH = "launch"
 
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+#: First and last calendar month a scenario may simulate: dates outside are beyond what the
+#: output tables (pandas timestamps) and charts can hold.
+FIRST_MONTH = "1900-01"
+LAST_MONTH = "2200-12"
+_SUPPORTED_MONTH = r"^(19[0-9]{2}|2[01][0-9]{2}|2200)-(0[1-9]|1[0-2])$"
 _ID = r"^[a-z][a-z0-9_]{0,39}$"
 _NAME = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 
@@ -149,6 +154,13 @@ class Queue(Frozen):
         ge=0,
         le=120,
         description="Hazard that one of our requests withdraws while waiting, per year.",
+    )
+    headroom_order: Literal["fifo", "first_fit"] = Field(
+        default="fifo",
+        description="How waiting requests are served when headroom frees up (no unit): 'fifo' "
+        "strictly in filing order, a large request at the head blocks those behind it "
+        "(head-of-line blocking); 'first_fit' serves, in filing order, every waiting request "
+        "that fits the headroom available.",
     )
 
 
@@ -504,8 +516,15 @@ class Scenario(Frozen):
 
     name: str = Field(pattern=_NAME, description="Short name; used in run-directory names.")
     description: str = Field(default="", max_length=4000, description="What the scenario is for.")
-    start: str = Field(description="First simulated calendar month, 'YYYY-MM'.")
-    end: str = Field(description="Last simulated calendar month, 'YYYY-MM' (inclusive).")
+    start: str = Field(
+        description=f"First simulated calendar month, 'YYYY-MM' ({FIRST_MONTH} to {LAST_MONTH}).",
+        json_schema_extra={"pattern": _SUPPORTED_MONTH},
+    )
+    end: str = Field(
+        description=f"Last simulated calendar month, 'YYYY-MM' (inclusive; {FIRST_MONTH} to "
+        f"{LAST_MONTH}).",
+        json_schema_extra={"pattern": _SUPPORTED_MONTH},
+    )
     seed: int = Field(ge=0, lt=2**63, description="Root seed of every replication's generator.")
     replications: int = Field(ge=1, le=10_000_000, description="Monte Carlo replications.")
     demand: Demand
@@ -529,7 +548,12 @@ class Scenario(Frozen):
     @field_validator("start", "end")
     @classmethod
     def _calendar_month(cls, value: str) -> str:
-        month_index(value)
+        index = month_index(value)
+        if not month_index(FIRST_MONTH) <= index <= month_index(LAST_MONTH):
+            raise ValueError(
+                f"{value} is outside the supported months; expected a month from {FIRST_MONTH} "
+                f"to {LAST_MONTH}"
+            )
         return value
 
     @property

@@ -13,6 +13,8 @@ def scenario_json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["properties"]["extends"] = {
         "type": "string",
-        "description": "Path of a base scenario this file inherits from (deep-merged).",
+        "pattern": r"\.([yY][aA][mM][lL]|[yY][mM][lL])$",
+        "description": "Path of a base scenario file (.yaml or .yml) this file inherits from "
+        "(deep-merged).",
     }
     return schema

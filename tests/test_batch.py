@@ -231,3 +231,24 @@ def test_until_converged_stops_at_the_same_prefix_for_any_workers(tmp_path: Path
     _cli("run", MINIMAL, "-n", str(stopped), "--chunk-size", "10", "--workers", "1",
          "-o", str(plain))
     _assert_same_tables(plain, runs["1"])
+
+
+def test_killed_repair_keeps_the_published_run_until_the_repair_publishes(
+    reference: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(reference, copy)
+    for part in sorted((copy / "kpis.parquet").iterdir()):
+        part.write_bytes(b"")  # every chunk to recompute: a repair that takes a while
+    damaged = {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()}
+    proc = _capsim("run", "--resume", str(copy), "--workers", "1")
+    _wait_for_chunks(copy, 1, proc)  # the repair copy is staged and under way
+    assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == damaged
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == damaged
+    output = _cli("run", "--resume", str(copy), "--workers", "1")
+    assert "run directory:" in output
+    _assert_same_tables(reference, copy)
+    assert not staging_dir(copy).exists()
+    assert not list(tmp_path.glob(".*"))

@@ -62,3 +62,50 @@ def test_compare_command_rejects_a_non_run(tmp_path: Path) -> None:
                                           str(tmp_path / "out")])
     assert result.exit_code == 2 and "not a complete capsim run" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.fixture()
+def two_runs(tmp_path: Path) -> tuple[Path, Path]:
+    """Copies of two small runs, side by side in ``tmp/runs``."""
+    import shutil
+
+    runs = tmp_path / "runs"
+    first, second = runs / "base", runs / "lever"
+    shutil.copytree(small_run("minimal"), first)
+    shutil.copytree(small_run("minimal", sets=LEVER), second)
+    return first, second
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("where", ["an_input", "the_inputs_folder", "inside_an_input"])
+def test_compare_refuses_an_output_that_is_contains_or_lies_inside_an_input(
+    where: str, two_runs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    first, second = two_runs
+    output = {"an_input": second, "the_inputs_folder": second.parent,
+              "inside_an_input": second / "cmp"}[where]
+    relation = {"an_input": "is", "the_inputs_folder": "contains",
+                "inside_an_input": "lies inside"}[where]
+    before = _files(tmp_path)
+    result = CliRunner().invoke(compare, [str(first), str(second), "-o", str(output), "--force"])
+    assert result.exit_code == 3, result.output
+    assert "Traceback" not in result.output
+    assert f"error: the output {output} {relation} the input " in result.output
+    assert _files(tmp_path) == before  # both runs untouched, nothing written
+
+
+def test_compare_refuses_a_damaged_run_naming_its_parts(
+    two_runs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    first, second = two_runs
+    (second / "kpis.parquet" / "part-00000.parquet").write_bytes(b"")
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(compare, [str(first), str(second), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert f"{second} is damaged: kpis.parquet/part-00000.parquet (checksum mismatch)" in (
+        result.output)
+    assert "capsim run --resume" in result.output
+    assert not out.exists() and not list(tmp_path.glob(".*"))

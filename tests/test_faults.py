@@ -274,3 +274,231 @@ def test_run_killed_before_its_plan_was_saved_does_not_block_the_path(tmp_path: 
     assert result.exit_code == 0, result.output
     assert (out / "manifest.json").is_file()
     assert not staging_dir(out).exists()
+
+
+# --- a repair never loses the finished run -------------------------------------------------------
+
+
+def _break_scenario(run: Path) -> None:
+    (run / "scenario.yaml").write_text("name: [unclosed\n")
+
+
+def _change_scenario(run: Path) -> None:
+    path = run / "scenario.yaml"
+    path.write_text(path.read_text().replace("seed: ", "seed: 1", 1))
+
+
+def _drop_manifest_key(run: Path) -> None:
+    manifest = json.loads((run / "manifest.json").read_text())
+    del manifest["plan"]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _executor_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    from capsim import runner
+    from capsim.errors import UsageError
+
+    def fail(*_: Any, **__: Any) -> None:
+        raise UsageError("cannot reach the Dask scheduler at tcp://127.0.0.1:1")
+
+    monkeypatch.setattr(runner, "make_executor", fail)
+
+
+def _disk_fills(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", _enospc)
+
+
+REPAIR_FAILURES: dict[str, tuple[Callable[..., None], int]] = {
+    "scenario_unreadable": (_break_scenario, 2),
+    "scenario_changed": (_change_scenario, 2),
+    "manifest_missing_a_key": (_drop_manifest_key, 2),
+    "executor_unreachable": (_executor_fails, 2),
+    "disk_full": (_disk_fills, 3),
+}
+
+
+@pytest.mark.parametrize("failure", sorted(REPAIR_FAILURES))
+def test_failed_repair_leaves_the_finished_run_in_place(
+    failure: str, reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "run"
+    shutil.copytree(reference, out)
+    (out / "timeseries.parquet" / "part-00004.parquet").unlink()  # something to repair
+    damage, code = REPAIR_FAILURES[failure]
+    if failure in ("executor_unreachable", "disk_full"):
+        damage(monkeypatch)
+    else:
+        damage(out)
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    result = cli("run", "--resume", str(out), "--workers", "1")
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output and result.stderr.startswith("error: ")
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before  # still published, byte for byte
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no staging, no lock left
+
+
+def test_repair_after_a_failed_repair_still_restores_the_run(
+    reference: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "run"
+    shutil.copytree(reference, out)
+    _zero(out / "deals.parquet" / "part-00002.parquet")
+    with monkeypatch.context() as patch:
+        _executor_fails(patch)
+        assert cli("run", "--resume", str(out), "--workers", "1").exit_code == 2
+    result = cli("run", "--resume", str(out), "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert_same_tables(reference, out)
+
+
+# --- clear errors instead of tracebacks ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["run", "resume"])
+def test_run_from_a_deleted_working_directory_is_a_clear_error(
+    command: str, reference: Path, tmp_path: Path
+) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    out = tmp_path / "run"
+    if command == "run":
+        args = ["run", MINIMAL, "-n", "4", "--chunk-size", "2", "-o", str(out)]
+    else:
+        shutil.copytree(reference, out)
+        (out / "kpis.parquet" / "part-00001.parquet").unlink()
+        args = ["run", "--resume", str(out)]
+    script = 'rmdir "$PWD" && exec "$@"'
+    result = subprocess.run(["sh", "-c", script, "sh", sys.executable, "-m", "capsim", *args],
+                            cwd=gone, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "error: the current directory no longer exists" in result.stderr
+    assert not staging_dir(out).exists()
+    assert not list(tmp_path.glob(".*"))
+
+
+@pytest.mark.parametrize("where", ["cwd", "parent", "scenario_folder", "scenario_file"])
+def test_output_that_would_replace_the_working_directory_or_scenario_is_refused(
+    where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = tmp_path / "work"
+    scenarios = tmp_path / "scenarios"
+    work.mkdir()
+    scenarios.mkdir()
+    scenario = scenarios / "minimal.yaml"
+    shutil.copy(MINIMAL, scenario)
+    (work / "notes.txt").write_text("keep me")
+    monkeypatch.chdir(work)
+    output = {"cwd": ".", "parent": "..", "scenario_folder": str(scenarios),
+              "scenario_file": str(scenario)}[where]
+    before = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*")
+              if p.is_file()}
+    result = cli("run", str(scenario), *RUN, "-o", output, "--force")
+    assert_output_error(result)
+    assert "choose" in result.stderr.lower()
+    after = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*")
+             if p.is_file()}
+    assert after == before
+
+
+DAMAGED_PROGRESS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "not_json": lambda p: "{'chunks': ",
+    "a_list": lambda p: [p],
+    "a_number": lambda p: 7,
+    "no_chunks": lambda p: {k: v for k, v in p.items() if k != "chunks"},
+    "no_chunk_size": lambda p: {k: v for k, v in p.items() if k != "chunk_size"},
+    "no_scenario_hash": lambda p: {k: v for k, v in p.items() if k != "scenario_sha256"},
+    "chunk_size_text": lambda p: {**p, "chunk_size": "2"},
+    "chunk_size_zero": lambda p: {**p, "chunk_size": 0},
+    "replications_bool": lambda p: {**p, "replications": True},
+    "replications_not_the_scenarios": lambda p: {**p, "replications": 13},
+    "seed_float": lambda p: {**p, "seed": 1.5},
+    "chunks_a_list": lambda p: {**p, "chunks": [1, 2]},
+    "chunk_key_not_a_number": lambda p: {**p, "chunks": {"x": p["chunks"]["0"]}},
+    "chunk_past_the_plan": lambda p: {**p, "chunks": {"99": p["chunks"]["0"]}},
+    "chunk_not_an_object": lambda p: {**p, "chunks": {"0": 3}},
+    "events_negative": lambda p: {**p, "chunks": {"0": {**p["chunks"]["0"], "events": -1}}},
+    "parts_missing": lambda p: {**p, "chunks": {"0": {"events": 1}}},
+    "part_path_elsewhere": lambda p: {**p, "chunks": {"0": {"events": 1, "parts": {
+        "kpis": {"path": "../../etc/passwd", "sha256": "0" * 64}}}}},
+    "part_checksum_text": lambda p: {**p, "chunks": {"0": {"events": 1, "parts": {
+        "kpis": {"path": "kpis.parquet/part-00000.parquet", "sha256": 5}}}}},
+    "tolerance_negative": lambda p: {**p, "until_converged": -1},
+}
+
+
+@pytest.mark.parametrize("shape", sorted(DAMAGED_PROGRESS))
+def test_every_shape_of_damaged_progress_file_is_a_clear_error(
+    shape: str, reference: Path, tmp_path: Path
+) -> None:
+    out = _interrupted_copy(reference, tmp_path)
+    path = staging_dir(out) / "progress.json"
+    damaged = DAMAGED_PROGRESS[shape](json.loads(path.read_text()))
+    path.write_text(damaged if isinstance(damaged, str) else json.dumps(damaged))
+    before = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*")
+              if p.is_file()}
+    result = cli("run", "--resume", str(out))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.stderr.startswith(f"error: cannot read {path}: ")
+    assert "the run directory is damaged" in result.stderr
+    after = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*")
+             if p.is_file()}
+    assert after == before
+
+
+def test_failed_scheduler_connection_leaves_nothing_that_blocks_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "run"
+    monkeypatch.setenv("CAPSIM_SCHEDULER_TIMEOUT", "1")
+    failed = cli("run", MINIMAL, *RUN[:4], "--scheduler", "tcp://127.0.0.1:1", "-o", str(out))
+    assert failed.exit_code in (2, 3), failed.output
+    assert "Traceback" not in failed.output and "127.0.0.1:1" in failed.stderr
+    assert not out.exists() and not staging_dir(out).exists()
+    result = cli("run", MINIMAL, *RUN, "-o", str(out))
+    assert result.exit_code == 0, result.output
+
+
+def test_staging_that_saved_no_chunk_does_not_block_the_path(
+    reference: Path, tmp_path: Path
+) -> None:
+    out = _interrupted_copy(reference, tmp_path)
+    progress = json.loads((staging_dir(out) / "progress.json").read_text())
+    (staging_dir(out) / "progress.json").write_text(json.dumps({**progress, "chunks": {}}))
+    result = cli("run", MINIMAL, *RUN, "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert_same_tables(reference, out)
+
+
+RESUME_OPTIONS = {
+    "replications": ["-n", "5"], "seed": ["--seed", "3"],
+    "set": ["--set", "policy.reserve_margin=0.3"], "force": ["--force"],
+    "output": ["-o", "elsewhere"], "chunk_size": ["--chunk-size", "3"],
+    "until_converged": ["--until-converged", "0.1"], "scenario": [MINIMAL],
+}
+
+
+@pytest.mark.parametrize("option", sorted(RESUME_OPTIONS))
+def test_options_given_with_resume_are_refused(
+    option: str, reference: Path, tmp_path: Path
+) -> None:
+    out = _interrupted_copy(reference, tmp_path)
+    before = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*")
+              if p.is_file()}
+    result = cli("run", "--resume", str(out), *RESUME_OPTIONS[option])
+    assert result.exit_code == 2, result.output
+    assert "cannot be combined with --resume" in result.stderr
+    assert "Traceback" not in result.output
+    after = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*")
+             if p.is_file()}
+    assert after == before
+
+
+def test_every_option_given_with_resume_is_named(reference: Path, tmp_path: Path) -> None:
+    out = _interrupted_copy(reference, tmp_path)
+    result = cli("run", "--resume", str(out), "-n", "5", "--seed", "3", "--force",
+                 "--workers", "1")
+    assert result.exit_code == 2, result.output
+    assert "error: -n, --seed, --force cannot be combined with --resume" in result.stderr

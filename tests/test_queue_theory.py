@@ -48,7 +48,7 @@ def test_erlang_c_formula_matches_a_textbook_value() -> None:
 
 def test_serial_study_wait_matches_erlang_c_within_confidence_interval() -> None:
     waits = []
-    for table in _mmc_requests(30):
+    for table in _mmc_requests(50):
         steady = table[(table["arrived"] >= WARMUP_MONTHS)
                        & (table["arrived"] < HORIZON_MONTHS - WARMUP_MONTHS)]
         assert steady["study_start"].notna().all()
@@ -72,7 +72,15 @@ def test_littles_law_holds_for_requests_waiting_for_a_study() -> None:
         start = table["arrived"].clip(window[0], window[1])
         end = table["study_start"].fillna(HORIZON_MONTHS).clip(window[0], window[1])
         mean_number_waiting = float((end - start).sum()) / span
-        assert math.isclose(mean_number_waiting, arrival_rate * mean_wait, rel_tol=0.05)
+        # L and lambda*W differ only by the waits of requests that straddle the window's edges;
+        # that bound is exact on every sample path, and it is small next to L.
+        waits = table["study_start"].fillna(HORIZON_MONTHS) - table["arrived"]
+        straddles = ((table["arrived"] < window[0]) & (table["arrived"] + waits > window[0])) | (
+            (table["arrived"] < window[1]) & (table["arrived"] + waits > window[1])
+        )
+        edge = float(waits[straddles].sum()) / span
+        assert abs(mean_number_waiting - arrival_rate * mean_wait) <= edge + 1e-9
+        assert edge < 0.15 * mean_number_waiting
 
 
 def test_cluster_mode_studies_each_window_together() -> None:

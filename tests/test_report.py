@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from capsim import charts
 from capsim.cli_memo import report
 from capsim.report import CHART_TITLES, write_report
 
+MINIMAL = Path(__file__).resolve().parents[1] / "scenarios" / "minimal.yaml"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: run directory, report paths, file hashes before and after the report.
 Reported = tuple[Path, list[Path], dict[str, str], dict[str, str]]
@@ -145,3 +147,115 @@ def test_run_with_report_flag_writes_the_memo_files(tmp_path: Path) -> None:
     for name in ("report.html", "memo.pptx", "tables.xlsx"):
         assert (out / name).stat().st_size > 0
         assert f"wrote {out / name}" in result.output
+
+
+# --- a damaged run is refused, never reported ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chunked_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished four-replication run in two chunks (two parts per table)."""
+    from capsim.loader import load_scenario
+    from capsim.runner import RunOptions, run_scenario
+
+    out = tmp_path_factory.mktemp("chunked") / "run"
+    scenario = load_scenario(MINIMAL, ["replications=4"])
+    run_scenario(scenario, RunOptions(output=out, workers=1, chunk_size=2, charts=False))
+    return out
+
+
+def _copy(run: Path, folder: Path) -> Path:
+    import shutil
+
+    copy = folder / "run"
+    shutil.copytree(run, copy)
+    return copy
+
+
+def _zero_bytes(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _zeroed(path: Path) -> None:
+    path.write_bytes(b"\0" * path.stat().st_size)
+
+
+def _extra(path: Path) -> None:
+    path.with_name("part-00007.parquet").write_bytes(path.read_bytes())
+
+
+PART_DAMAGE: dict[str, tuple[str, Callable[[Path], None], str]] = {
+    "zero_byte": ("kpis.parquet/part-00001.parquet", _zero_bytes, "checksum mismatch"),
+    "deleted": ("timeseries.parquet/part-00001.parquet", Path.unlink, "missing"),
+    "zeroed": ("deals.parquet/part-00000.parquet", _zeroed, "checksum mismatch"),
+    "unlisted": ("kpis.parquet/part-00000.parquet", _extra, "not listed in the manifest"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(PART_DAMAGE))
+def test_report_refuses_a_run_whose_parts_do_not_match_the_manifest(
+    damage: str, chunked_run: Path, tmp_path: Path
+) -> None:
+    run_dir = _copy(chunked_run, tmp_path)
+    relative, spoil, reason = PART_DAMAGE[damage]
+    spoil(run_dir / relative)
+    shown = relative if damage != "unlisted" else relative.replace("00000", "00007")
+    result = CliRunner().invoke(report, [str(run_dir)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert f"error: {run_dir} is damaged: {shown} ({reason})" in result.output
+    assert f"repair it with 'capsim run --resume {run_dir}'" in result.output
+    assert not list(run_dir.glob("report.html")) and not list(run_dir.glob(".*"))
+
+
+def test_damaged_run_reports_again_once_repaired(chunked_run: Path, tmp_path: Path) -> None:
+    from capsim.cli import main
+
+    run_dir = _copy(chunked_run, tmp_path)
+    (run_dir / "timeseries.parquet" / "part-00001.parquet").unlink()
+    assert CliRunner().invoke(report, [str(run_dir)]).exit_code == 2
+    repaired = CliRunner().invoke(main, ["run", "--resume", str(run_dir), "--workers", "1"])
+    assert repaired.exit_code == 0, repaired.output
+    result = CliRunner().invoke(report, [str(run_dir)])
+    assert result.exit_code == 0, result.output
+    assert (run_dir / "report.html").is_file()
+
+
+@pytest.mark.parametrize("key", ["parts", "seed", "plan", "scenario", "scenario_sha256",
+                                 "replications", "started"])
+def test_report_refuses_a_manifest_missing_a_key(
+    key: str, chunked_run: Path, tmp_path: Path
+) -> None:
+    run_dir = _copy(chunked_run, tmp_path)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    del manifest[key]
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    result = CliRunner().invoke(report, [str(run_dir)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert f"cannot read {run_dir / 'manifest.json'}: missing {key!r}" in result.output
+    assert "the run directory is damaged" in result.output
+
+
+@pytest.mark.parametrize("change", [{"seed": "x"}, {"parts": {}}, {"replications": None},
+                                    {"parts": [{"table": "kpis"}]}])
+def test_report_refuses_a_manifest_with_values_of_the_wrong_type(
+    change: dict[str, object], chunked_run: Path, tmp_path: Path
+) -> None:
+    run_dir = _copy(chunked_run, tmp_path)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    (run_dir / "manifest.json").write_text(json.dumps({**manifest, **change}))
+    result = CliRunner().invoke(report, [str(run_dir)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "the run directory is damaged" in result.output
+
+
+def test_open_run_refuses_a_damaged_run(chunked_run: Path, tmp_path: Path) -> None:
+    import capsim
+    from capsim.errors import UsageError
+
+    run_dir = _copy(chunked_run, tmp_path)
+    assert capsim.open_run(run_dir).manifest["replications"] == 4
+    (run_dir / "kpis.parquet" / "part-00001.parquet").unlink()
+    with pytest.raises(UsageError, match=r"kpis\.parquet/part-00001\.parquet \(missing\)"):
+        capsim.open_run(run_dir)

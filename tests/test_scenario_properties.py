@@ -1,6 +1,7 @@
 """Property tests of the loader: dumped scenarios load back equal; broken ones fail cleanly.
 
-(a) A valid scenario, dumped to plain data and YAML and loaded from a file, equals itself.
+(a) A valid scenario, dumped to plain data and YAML and loaded from a file, equals itself; so
+    does the copy a run stores (``dump_scenario_text``), read back by ``load_stored_scenario``.
 (b) Random mutations of scenarios/minimal.yaml (a leaf replaced by an odd value, a key deleted,
     an unknown key added) give a Scenario or a ScenarioError whose every problem has a message
     and a file, never any other exception. So do random ``--set`` overrides.
@@ -19,9 +20,9 @@ from hypothesis import strategies as st
 
 from capsim.dists import DIST_NAMES
 from capsim.errors import ScenarioError
-from capsim.loader import load_scenario, scenario_to_data
+from capsim.loader import load_scenario, load_stored_scenario, scenario_to_data
 from capsim.scenario import Scenario
-from capsim.yamlio import PathKey, load_yaml
+from capsim.yamlio import PathKey, dump_scenario_text, load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = ROOT / "scenarios" / "minimal.yaml"
@@ -181,6 +182,33 @@ def test_random_valid_scenario_survives_a_dump_and_reload(
     again = round_trip(scenario, tmp_path)
     assert again == scenario
     assert scenario_to_data(again) == scenario_to_data(scenario)
+
+
+#: Text that some YAML reader could take for a number, a boolean, null or a line break.
+number_like_text = st.one_of(
+    st.sampled_from(
+        ["1e3", "0E0", "014", "1:30", "0o14", "0x1F", "1_000", "+1e5", ".5e3", "yes", "~", "null",
+         "2026-01-01", "\x85", "a\u2028b", "=", "<<"]
+    ),
+    text,
+)
+
+
+@PROPERTY
+@given(data=valid_scenarios(), words=st.lists(number_like_text, min_size=3, max_size=3),
+       name=st.sampled_from(["1e3", "0e0", "014", "0o14", "1_000", "plain"]))
+def test_random_valid_scenario_survives_the_stored_copy_round_trip(
+    data: dict[str, Any], words: list[str], name: str, tmp_path: Path
+) -> None:
+    data["name"] = name
+    data["description"] = words[0]
+    for region in data["regions"].values():
+        region["name"] = words[1][:80]
+    data["demand"]["shocks"] = [{"name": words[2][:80], "rate_per_year": 1, "it_mw": 5}]
+    scenario = load_scenario(write(tmp_path, "random.yaml", data))
+    stored = tmp_path / "scenario.yaml"
+    stored.write_text(dump_scenario_text(scenario_to_data(scenario)), encoding="utf-8")
+    assert load_stored_scenario(stored) == scenario
 
 
 # --- (b) mutations never crash the loader --------------------------------------------------------

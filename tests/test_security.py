@@ -84,22 +84,98 @@ def test_object_tags_are_refused_in_an_extends_base(tmp_path: Path) -> None:
     assert not sentinel.exists()
 
 
-@pytest.mark.parametrize("target", ["/dev/zero", "/dev/stdin", ".", "/"])
-def test_extends_cannot_read_devices_or_directories(target: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("target", ["/dev/zero", "/dev/stdin", ".", "/", "/etc/shadow"])
+def test_extends_cannot_read_devices_directories_or_other_files(
+    target: str, tmp_path: Path
+) -> None:
     child = tmp_path / "child.yaml"
     child.write_text(f"extends: {target}\nname: child\n", encoding="utf-8")
     with pytest.raises(ScenarioError) as info:
         load_scenario(child)
-    assert info.value.problems[0].path == "extends"
-    assert "not found" in info.value.problems[0].message
+    [problem] = info.value.problems
+    assert (problem.file, problem.line, problem.path) == (str(child), 1, "extends")
+    assert problem.message == (
+        f"base scenario {target!r} is not a .yaml or .yml file; expected a file ending in "
+        ".yaml or .yml"
+    )
 
 
-def test_extends_of_a_non_scenario_file_is_a_located_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["directory", "device"])
+def test_extends_of_a_yaml_name_that_is_no_regular_file_is_refused(
+    kind: str, tmp_path: Path
+) -> None:
+    base = tmp_path / "base.yaml"
+    if kind == "directory":
+        base.mkdir()
+    else:
+        base.symlink_to("/dev/zero")
     child = tmp_path / "child.yaml"
-    child.write_text("extends: /proc/self/environ\nname: child\n", encoding="utf-8")
+    child.write_text("extends: base.yaml\nname: child\n", encoding="utf-8")
     with pytest.raises(ScenarioError) as info:
         load_scenario(child)
-    assert all(p.file.endswith("environ") and p.line for p in info.value.problems)
+    [problem] = info.value.problems
+    assert (problem.file, problem.line, problem.path) == (str(child), 1, "extends")
+    expected = "is a directory" if kind == "directory" else "is not a regular file"
+    assert problem.message.startswith(f"base scenario 'base.yaml' {expected}")
+
+
+def test_extends_through_a_yaml_link_to_another_file_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("name: hunter2\n", encoding="utf-8")
+    (tmp_path / "base.yaml").symlink_to(secret)
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: base.yaml\nname: child\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(child)
+    [problem] = info.value.problems
+    assert (problem.file, problem.path) == (str(child), "extends")
+    assert "which does not end in .yaml or .yml" in problem.message
+    assert "hunter2" not in problem.message
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "root:$6$saltsalt$secrethash:19000:0:99999:7:::\n",  # not a mapping
+        "api_key: sk-secret-value\ntoken: [1, 2\n",  # not valid YAML
+        "api_key: sk-secret-value\npassword: hunter2\n",  # a mapping with no scenario field
+        "api_key: sk-secret-value\napi_key: hunter2\n",  # duplicate keys, no scenario field
+        b"password: hunter2\xe9\n",  # not UTF-8
+    ],
+)
+def test_extends_of_a_non_scenario_file_shows_none_of_its_content(
+    content: str | bytes, tmp_path: Path
+) -> None:
+    base = tmp_path / "notes.yaml"
+    if isinstance(content, bytes):
+        base.write_bytes(content)
+    else:
+        base.write_text(content, encoding="utf-8")
+    child = tmp_path / "child.yaml"
+    child.write_text("name: child\nextends: notes.yaml\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(child)
+    [problem] = info.value.problems
+    assert (problem.file, problem.line, problem.column, problem.path) == (
+        str(child), 2, 10, "extends"
+    )
+    assert problem.message.startswith("base scenario 'notes.yaml' is not a scenario file")
+    for secret in ("secret", "hunter2", "root", "api_key", "token", "password"):
+        assert secret not in problem.message
+
+
+@pytest.mark.parametrize("seed", ["[7", "!!python/name:os.system", "7\nseed: 8", "-7"])
+def test_extends_of_a_scenario_with_problems_still_shows_them_in_the_base(
+    seed: str, tmp_path: Path
+) -> None:
+    base = tmp_path / "base.yaml"
+    base.write_text(MINIMAL.read_text(encoding="utf-8").replace("seed: 7", f"seed: {seed}"),
+                    encoding="utf-8")
+    child = tmp_path / "child.yaml"
+    child.write_text(f"extends: {base.name}\nname: child\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(child)
+    assert all(Path(p.file).resolve() == base.resolve() and p.line for p in info.value.problems)
 
 
 # --- no code execution reachable from loading ----------------------------------------------------

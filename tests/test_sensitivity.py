@@ -129,7 +129,10 @@ def test_common_random_numbers_zero_swing_for_ignored_and_monotone_for_deal_team
     ignored = table[table["parameter"] == "money.discount_rate_per_year"]
     assert (ignored["swing"] == 0.0).all() and (ignored["change_at_low"] == 0.0).all()
     team = table[table["parameter"] == "deal_team.size"]
-    assert (team["at_high"] < team["at_base"]).all() and (team["at_base"] < team["at_low"]).all()
+    # One member is a bottleneck; beyond three the team no longer binds in these futures, and
+    # with common random numbers an unbinding lever moves nothing at all.
+    assert (team["at_base"] < team["at_low"]).all()
+    assert (team["at_high"] <= team["at_base"]).all()
     assert team["integer"].all() and list(table["rank"][:2]) == [1, 1]
     assert pd.read_csv(out / "sensitivity.csv").shape == table.shape
 

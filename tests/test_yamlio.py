@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from capsim.errors import Problem, ScenarioError
@@ -19,7 +19,9 @@ from capsim.yamlio import (
     MAX_FILE_BYTES,
     MAX_NODES,
     PathKey,
+    YamlDoc,
     dotted,
+    dump_scenario_text,
     load_yaml,
     load_yaml_text,
     parse_scalar,
@@ -184,7 +186,13 @@ def test_empty_file(text: str | bytes) -> None:
     ("text", "line", "column", "detail"),
     [
         ("name: a: b\n", 1, 8, "mapping values are not allowed here"),
-        ("a: [1, 2\n", 2, 1, "expected ',' or ']', but got '<stream end>'"),
+        (
+            "a: [1, 2\n",
+            2,
+            1,
+            "expected ',' or ']', but got '<stream end>' (the bracket '[' opened at line 1, "
+            "column 4 is not closed)",
+        ),
         ("a: 1\n b: 2\n", 2, 3, "mapping values are not allowed here"),
         ("a: *missing\n", 1, 4, "found undefined alias 'missing'"),
         ("a: &x 1\nb: &x 2\n", 2, 4, "found duplicate anchor 'x'"),
@@ -602,12 +610,172 @@ def all_paths(value: Any, path: PathKey = ()) -> set[PathKey]:
     return paths
 
 
+def as_written(doc: YamlDoc) -> dict[str, Any]:
+    """The document's data with every version-dependent number put back as its written text."""
+    data = doc.data
+    for path, text in doc.spellings.items():
+        parent: Any = data
+        for step in path[:-1]:
+            parent = parent[step]
+        parent[path[-1]] = text
+    return data
+
+
 @settings(max_examples=200, deadline=None)
 @given(DATA)
+@example({"": "0E0"})
+@example({"a": ["1e5", "+1E-3", ".5e3", "0o14"], "1e5": {"0o7": "1_0e1"}})
 def test_safe_dump_round_trip_keeps_data_and_positions(data: dict[str, Any]) -> None:
+    # PyYAML writes the text '1e5' unquoted (YAML 1.1 reads it as text); capsim reads a number
+    # there and keeps the written text in doc.spellings, for the loader to use where the schema
+    # wants text. With that text put back, nothing is lost.
     doc = load_yaml_text(yaml.safe_dump(data, allow_unicode=True), F)
-    assert doc.data == data
+    assert as_written(doc) == data
     paths = all_paths(data)
     assert set(doc.positions) == paths
     assert set(doc.key_positions) == {p for p in paths if p and isinstance(p[-1], str)}
     assert all(pos[0] == F and pos[1] >= 1 and pos[2] >= 1 for pos in doc.positions.values())
+
+
+FULL_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=20)
+ANY_DATA = st.dictionaries(
+    FULL_TEXT,
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | FULL_TEXT,
+        lambda children: (
+            st.lists(children, max_size=4) | st.dictionaries(FULL_TEXT, children, max_size=4)
+        ),
+        max_leaves=20,
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_DATA)
+@example({"": "0E0", "a": "1e3", "b": "014", "c": "1:30", "d": "0o14", "e": "\x85", "1e5": 1})
+def test_dump_scenario_text_reads_back_exactly(data: dict[str, Any]) -> None:
+    doc = load_yaml_text(dump_scenario_text(data), F)
+    assert doc.data == data
+    assert doc.spellings == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1e3", "'1e3'"),
+        ("0E0", "'0E0'"),
+        ("014", "'014'"),
+        ("1:30", "'1:30'"),
+        ("0o14", "'0o14'"),
+        ("0x1F", "'0x1F'"),
+        ("2026-01", "2026-01"),
+        ("plain", "plain"),
+    ],
+)
+def test_dump_scenario_text_quotes_text_that_reads_as_a_number(text: str, expected: str) -> None:
+    assert dump_scenario_text({"a": text}) == f"a: {expected}\n"
+
+
+# --- YAML 1.1 and 1.2 spellings of numbers ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [
+        ("1e6", 1e6),
+        ("0E0", 0.0),
+        ("0o14", 12),
+        ("-0o14", -12),
+        ("0x1F", 31),
+        ("0b101", 5),
+        ("1_000", 1000),
+        ("1.5e3", 1500.0),
+        ("014", "014"),
+        ("-014", "-014"),
+        ("1:30", "1:30"),
+        ("1:30.5", "1:30.5"),
+        ("08", "08"),
+        ("0", 0),
+        ("0.5", 0.5),
+    ],
+)
+def test_numbers_that_mean_the_same_in_yaml_1_1_and_1_2_or_are_text(
+    written: str, value: Any
+) -> None:
+    data = load_yaml_text(f"a: {written}\n", F).data
+    assert data == {"a": value}
+    assert type(data["a"]) is type(value)
+
+
+def test_version_dependent_spellings_keep_their_written_text() -> None:
+    doc = load_yaml_text("a: 1e5\nb: [0o14, 014, 1:30, 12, '1e5']\nc: {d: 0E0}\n", F)
+    assert doc.spellings == {
+        ("a",): "1e5",
+        ("b", 0): "0o14",
+        ("b", 1): "014",
+        ("b", 2): "1:30",
+        ("c", "d"): "0E0",
+    }
+
+
+def test_version_dependent_keys_stay_as_written() -> None:
+    data = load_yaml_text("1e5: a\n014: b\n0o14: c\n1:30: d\n0x10: e\n", F).data
+    assert data == {"1e5": "a", "014": "b", "0o14": "c", "1:30": "d", "16": "e"}
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        (
+            "!!int 014",
+            "'014' has a leading zero: YAML 1.1 reads it as octal (12), YAML 1.2 as 14; "
+            "write 14, or 0o14 if octal is meant",
+        ),
+        (
+            "!!int 1:30",
+            "'1:30' is a base-60 number (90) in YAML 1.1 and text in YAML 1.2; write the number "
+            "itself, e.g. 90",
+        ),
+    ],
+)
+def test_explicitly_tagged_octal_or_base_60_numbers_are_refused(
+    written: str, message: str
+) -> None:
+    assert one_problem(f"a: {written}\n") == Problem(F, 1, 4, "a", message)
+
+
+def test_two_merge_keys_in_one_mapping_are_refused() -> None:
+    text = "a: &a {x: 1}\nb: &b {x: 2}\nc:\n  <<: *a\n  <<: *b\n"
+    assert one_problem(text) == Problem(
+        F, 5, 3, "c",
+        "second '<<' merge key in one mapping (the first is at line 4); merge several mappings "
+        "with one key and a list, e.g. '<<: [*a, *b]'",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "opened"),
+    [
+        ("a: 1\nb: [1, 2\nc: 3\n", 3, 2, "bracket '[' opened at line 2, column 4"),
+        ("a: [1,\n", 2, 1, "bracket '[' opened at line 1, column 4"),
+        ("a: {x: 1\n\n\n", 4, 1, "bracket '{' opened at line 1, column 4"),
+        ("a:\n  b: {x: [1,\n", 3, 1, "bracket '[' opened at line 2, column 10"),
+        ("a: [1, {b: 2]\n", 1, 13, "bracket '{' opened at line 1, column 8"),
+        ('a: "abc\n\n', 3, 1, "quote '\"' opened at line 1, column 4"),
+    ],
+)
+def test_unclosed_bracket_names_where_it_was_opened(
+    text: str, line: int, column: int, opened: str
+) -> None:
+    problem = one_problem(text)
+    assert (problem.line, problem.column) == (line, column)
+    assert problem.message.endswith(f"(the {opened} is not closed)")
+
+
+def test_unclosed_bracket_in_a_one_line_value_names_its_column() -> None:
+    with pytest.raises(ScenarioError) as info:
+        parse_scalar("{dist: pert, min: 1")
+    message = info.value.problems[0].message
+    assert message.endswith("(the bracket '{' opened at column 1 is not closed)")

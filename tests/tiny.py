@@ -70,9 +70,9 @@ TINY: dict[str, Any] = {
 }
 
 
-def tiny(**changes: Any) -> Scenario:
-    """The tiny scenario with dotted-path changes, e.g. tiny(**{"policy.reserve_margin": 0.1})."""
-    data = copy.deepcopy(TINY)
+def changed(data: dict[str, Any], **changes: Any) -> Scenario:
+    """A scenario from ``data`` (not modified) with dotted-path changes applied."""
+    data = copy.deepcopy(data)
     for path, value in changes.items():
         node = data
         parts = path.split(".")
@@ -80,6 +80,11 @@ def tiny(**changes: Any) -> Scenario:
             node = node[part]
         node[parts[-1]] = value
     return Scenario.model_validate(data)
+
+
+def tiny(**changes: Any) -> Scenario:
+    """The tiny scenario with dotted-path changes, e.g. tiny(**{"policy.reserve_margin": 0.1})."""
+    return changed(TINY, **changes)
 
 
 def queue_only(**changes: Any) -> Scenario:

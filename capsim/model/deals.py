@@ -2,7 +2,8 @@
 
 A deal holds one deal-team member through consecutive team stages (waiting for one delays it),
 may die at the end of any stage, and places its equipment orders when it reaches the point the
-policy chose. A signed deal hands over to the site process.
+policy chose. A signed deal hands over to the site process. Each deal draws from a stream of its
+own, so one more deal launched elsewhere does not change this deal's durations or fate.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def start_deal(world: World, deal: Deal, stage_name: str) -> None:
 def deal_process(world: World, deal: Deal, start: int) -> Generator[simpy.Event, object, None]:
     """Work a deal stage by stage from ``start``; on signing, run its site."""
     env = world.env
-    rng = world.streams.get("deals")
+    rng = world.streams.child(f"deal:{deal.deal_id}")
     held: Request | None = None
     when_to_order = order_index(world, deal)
     for index in range(start, len(deal.kind.stages)):

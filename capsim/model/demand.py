@@ -47,10 +47,15 @@ class DemandPath:
         if isinstance(growth, LogisticGrowth):
             if self.it_mw_start <= 0 or self._ceiling_it_mw <= 0:
                 return 0.0
-            ratio = self._ceiling_it_mw / self.it_mw_start - 1.0
             decay = math.exp(-self._steepness * months / 12)
-            # decay 0 (steep curve, late month) means the ceiling is reached, even if ratio is inf
-            return self._ceiling_it_mw / (1.0 + ratio * decay) if decay > 0 else self._ceiling_it_mw
+            if decay <= 0:  # a steep curve late on: the ceiling is reached
+                return self._ceiling_it_mw
+            if decay >= 1:  # the start month, or a flat curve
+                return self.it_mw_start
+            # C / (1 + (C/s - 1) d) written as a weighted harmonic mean of C and s: both terms
+            # are non-negative, so no cancellation can divide by zero for any C, s > 0.
+            inverse = (1.0 - decay) / self._ceiling_it_mw + decay / self.it_mw_start
+            return 1.0 / inverse if inverse > 0 else math.inf
         return self._table_it_mw(growth, months)
 
     def _table_it_mw(self, growth: TableGrowth, months: float) -> float:

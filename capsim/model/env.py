@@ -42,3 +42,12 @@ class Streams:
             rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=key))
             self._cache[name] = rng
         return rng
+
+    def child(self, name: str) -> np.random.Generator:
+        """A fresh generator for one named entity (a deal, a request), not kept afterwards.
+
+        Keyed by the entity's identity, so its draws do not depend on how many other entities
+        drew before it: the k-th deal gets the same durations whatever the policy launched.
+        """
+        key = (self.replication, 1, *name.encode("utf-8"))  # the bytes: no hash collisions
+        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=key))

@@ -1,10 +1,17 @@
 """A region's grid interconnection queue: studies, headroom, connection works and withdrawals.
 
 Every request, ours or a competitor's, takes the same path: wait for study capacity (parallel
-slots in serial mode; a window then a cluster study in cluster mode), then wait in arrival order
-for headroom (MW the grid can supply; lumps arrive at uncertain months), then connection works.
-While waiting it may withdraw (an exponential hazard). With exponential arrivals and study times,
+slots in serial mode; a window then a cluster study in cluster mode), then wait for headroom (MW
+the grid can supply; lumps arrive at uncertain months), then connection works. Headroom is
+served in filing order (``fifo``: a request that does not fit blocks those behind it) or to
+every waiting request that fits (``first_fit``). A request may withdraw (an exponential hazard)
+while it waits for a study, during its study and while it waits for headroom; once its
+connection works have started it no longer withdraws. With exponential arrivals and study times,
 no headroom limit and no withdrawal, the study stage of serial mode is an M/M/c queue.
+
+Random numbers: competitors' arrivals, sizes and durations come from the region's competitor
+stream, drawn in a fixed order when each competitor files; each of our requests draws from a
+stream keyed by its deal. What we do therefore never shifts a competitor's draws.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
+from capsim.model.env import Streams
+from capsim.model.units import settle_mw
 from capsim.records import Recorder
 from capsim.scenario import Region
 
@@ -26,7 +35,10 @@ _EPS_MW = 1e-9
 
 @dataclass
 class Request:
-    """One connection request and the months it reached each step (None if never)."""
+    """One connection request and the months it reached each step (None if never).
+
+    Its own durations are drawn when it is filed, so they do not depend on what happens later.
+    """
 
     request_id: int
     applicant: str
@@ -34,6 +46,9 @@ class Request:
     mw: float
     arrived: float
     done: simpy.Event
+    study_months: float = 0.0
+    works_months: float = 0.0
+    withdraw_after_months: float | None = None
     study_start: float | None = None
     study_end: float | None = None
     headroom_granted: float | None = None
@@ -42,11 +57,16 @@ class Request:
 
 
 class Headroom:
-    """MW the grid can still give, handed out strictly in request order (head of line blocks)."""
+    """MW the grid can still give to the requests waiting for it.
 
-    def __init__(self, env: simpy.Environment, mw: float) -> None:
+    ``fifo`` hands it out strictly in request order (the head of the line blocks those behind);
+    ``first_fit`` walks the line in order and serves every request that fits.
+    """
+
+    def __init__(self, env: simpy.Environment, mw: float, order: str = "fifo") -> None:
         self.env = env
         self.available_mw = mw
+        self.first_fit = order == "first_fit"
         self._waiting: deque[tuple[float, simpy.Event]] = deque()
 
     def request(self, mw: float) -> simpy.Event:
@@ -74,6 +94,16 @@ class Headroom:
             mw, grant = self._waiting.popleft()
             self.available_mw = max(0.0, self.available_mw - mw)
             grant.succeed()
+        if not self.first_fit or not self._waiting:
+            return
+        still: deque[tuple[float, simpy.Event]] = deque()
+        for mw, grant in self._waiting:
+            if mw <= self.available_mw + _EPS_MW:
+                self.available_mw = max(0.0, self.available_mw - mw)
+                grant.succeed()
+            else:
+                still.append((mw, grant))
+        self._waiting = still
 
 
 @dataclass
@@ -92,17 +122,20 @@ class GridQueue:
         env: simpy.Environment,
         region_id: str,
         region: Region,
-        rng: np.random.Generator,
+        streams: Streams,
         horizon_months: float,
         recorder: Recorder,
     ) -> None:
         self.env = env
         self.region_id = region_id
         self.spec = region.grid
-        self.rng = rng
+        self.streams = streams
+        self.rng = streams.get(f"grid:{region_id}")
+        self.competitor_rng = streams.get(f"competitors:{region_id}")
+        self.cluster_rng = streams.get(f"clusters:{region_id}")
         self.horizon_months = horizon_months
         self.recorder = recorder
-        self.headroom = Headroom(env, region.grid.headroom_mw)
+        self.headroom = Headroom(env, region.grid.headroom_mw, region.grid.queue.headroom_order)
         self.slots = simpy.Resource(env, capacity=region.grid.queue.study_slots)
         self.requests: list[Request] = []
         self.own_queued_mw = 0.0
@@ -110,14 +143,25 @@ class GridQueue:
         if self.spec.queue.mode == "cluster":
             env.process(self._windows())
         for upgrade in self.spec.upgrades:
-            env.process(self._upgrade(upgrade.name, upgrade.mw, upgrade.month.sample(rng)))
+            env.process(self._upgrade(upgrade.name, upgrade.mw, upgrade.month.sample(self.rng)))
         env.process(self._competitors())
 
     def submit(self, applicant: str, mw: float, deal_id: str = "") -> Request:
-        """File a request now; its ``done`` event fires with True (connected) or False."""
+        """File a request now; its ``done`` event fires with True (connected) or False.
+
+        A competitor's durations come from the competitor stream, ours from a stream of the deal.
+        """
+        rng = (
+            self.competitor_rng
+            if applicant != OWN
+            else self.streams.child(f"request:{self.region_id}:{deal_id}")
+        )
         request = Request(
             len(self.requests), applicant, deal_id, mw, self.env.now, self.env.event()
         )
+        request.withdraw_after_months = self._withdrawal_delay(applicant, rng)
+        request.study_months = self.spec.queue.study_months.sample(rng)
+        request.works_months = self.spec.queue.works_months.sample(rng)
         self.requests.append(request)
         if applicant == OWN:
             self.own_queued_mw += mw
@@ -135,20 +179,21 @@ class GridQueue:
 
     def _competitors(self) -> Generator[simpy.Event, object, None]:
         spec = self.spec.competitors
+        rng = self.competitor_rng
         for _ in range(spec.initial_requests):
-            self.submit(BACKGROUND, spec.mw.sample(self.rng))
+            self.submit(BACKGROUND, spec.mw.sample(rng))
         if spec.arrivals_per_year <= 0:
             return
         mean_gap_months = 12.0 / spec.arrivals_per_year
         while True:
-            gap = float(self.rng.exponential(mean_gap_months))
+            gap = float(rng.exponential(mean_gap_months))
             if self.env.now + gap >= self.horizon_months:
                 return
             yield self.env.timeout(gap)
-            self.submit(BACKGROUND, spec.mw.sample(self.rng))
+            self.submit(BACKGROUND, spec.mw.sample(rng))
 
-    def _withdrawal_deadline(self, applicant: str) -> simpy.Event | None:
-        """A timeout at which the request gives up, or None if that falls beyond the horizon."""
+    def _withdrawal_delay(self, applicant: str, rng: np.random.Generator) -> float | None:
+        """Months after filing at which the request gives up (None: withdrawal is off)."""
         per_year = (
             self.spec.queue.withdrawal_per_year
             if applicant == OWN
@@ -156,13 +201,17 @@ class GridQueue:
         )
         if per_year <= 0:
             return None
-        delay = float(self.rng.exponential(12.0 / per_year))
-        if self.env.now + delay >= self.horizon_months:
+        return float(rng.exponential(12.0 / per_year))
+
+    def _withdrawal_deadline(self, request: Request) -> simpy.Event | None:
+        """A timeout at which the request gives up, or None if that falls beyond the horizon."""
+        delay = request.withdraw_after_months
+        if delay is None or self.env.now + delay >= self.horizon_months:
             return None
         return self.env.timeout(delay)
 
     def _lifecycle(self, request: Request) -> Generator[simpy.Event, object, None]:
-        deadline = self._withdrawal_deadline(request.applicant)
+        deadline = self._withdrawal_deadline(request)
         studied = yield from self._study(request, deadline)
         if not studied:
             return
@@ -176,7 +225,7 @@ class GridQueue:
         else:
             yield grant
         request.headroom_granted = self.env.now
-        yield self.env.timeout(self.spec.queue.works_months.sample(self.rng))
+        yield self.env.timeout(request.works_months)
         self._finish(request, connected=True)
 
     def _study(
@@ -195,7 +244,7 @@ class GridQueue:
         else:
             yield slot
         request.study_start = self.env.now
-        study = self.env.timeout(self.spec.queue.study_months.sample(self.rng))
+        study = self.env.timeout(request.study_months)
         if deadline is not None:
             yield study | deadline
         else:
@@ -227,18 +276,22 @@ class GridQueue:
         window_months = self.spec.queue.cluster_window_months
         while self.env.now + window_months < self.horizon_months:
             yield self.env.timeout(window_months)
+            # Every window draws its study length, studied or not, so draws never shift.
+            study_months = self.spec.queue.study_months.sample(self.cluster_rng)
             cluster, self._window = self._window, _Cluster(self.env.event())
             if any(member.withdrawn is None for member in cluster.members):
-                self.env.process(self._run_cluster(cluster))
+                self.env.process(self._run_cluster(cluster, study_months))
 
-    def _run_cluster(self, cluster: _Cluster) -> Generator[simpy.Event, object, None]:
+    def _run_cluster(
+        self, cluster: _Cluster, study_months: float
+    ) -> Generator[simpy.Event, object, None]:
         with self.slots.request() as slot:
             yield slot
             start = self.env.now
             live = [r for r in cluster.members if r.withdrawn is None]
             for member in live:
                 member.study_start = start
-            yield self.env.timeout(self.spec.queue.study_months.sample(self.rng))
+            yield self.env.timeout(study_months)
         for member in cluster.members:
             if member.withdrawn is None:
                 member.study_end = self.env.now
@@ -251,7 +304,7 @@ class GridQueue:
         else:
             request.withdrawn = self.env.now
         if request.applicant == OWN:
-            self.own_queued_mw -= request.mw
+            self.own_queued_mw = settle_mw(self.own_queued_mw - request.mw)
             self.recorder.log(
                 self.env.now, "connected" if connected else "withdrawn", request.deal_id
             )

@@ -1,8 +1,10 @@
 """Month-end snapshots: demand against capacity, per region, and the month's money.
 
-Region-bound demand can only be served by capacity in its region; the rest by any capacity left.
-Energy is paid on the MW actually served, bridge power adds its premium, unserved demand costs
-its lost margin, and capex is booked as phases energise.
+Region-bound demand can only be served by capacity in its region; the rest by any capacity left,
+spread over the regions' spare capacity in proportion to it. Energy is paid where it is served:
+each region's capacity is costed at that region's prices times the share of it that serves
+demand. Bridge power adds its premium, unserved demand costs its lost margin, and capex is booked
+as phases energise.
 """
 
 from __future__ import annotations
@@ -16,14 +18,23 @@ from capsim.model.portfolio import World
 HOURS_PER_MONTH = 730.0
 
 
-def served_mw(
+def served_by_region_mw(
     total_demand_mw: float, bound_mw: dict[str, float], capacity_mw: dict[str, float]
-) -> float:
-    """MW of demand served when bound demand must be met in its own region."""
-    served_bound = sum(min(mw, capacity_mw.get(r, 0.0)) for r, mw in bound_mw.items())
-    spare = sum(max(0.0, capacity_mw[r] - bound_mw.get(r, 0.0)) for r in capacity_mw)
+) -> dict[str, float]:
+    """MW of demand each region serves: its bound demand first, then a share of the free demand.
+
+    Free demand is spread over the regions' spare capacity in proportion to that spare, so a
+    region's energy is paid only on what it serves.
+    """
+    spare = {r: max(0.0, capacity_mw[r] - bound_mw.get(r, 0.0)) for r in capacity_mw}
+    spare_total = sum(spare.values())
     free_demand = max(0.0, total_demand_mw - sum(bound_mw.values()))
-    return served_bound + min(free_demand, spare)
+    free_served = min(free_demand, spare_total)
+    return {
+        r: min(bound_mw.get(r, 0.0), capacity_mw[r])
+        + (free_served * spare[r] / spare_total if spare_total > 0 else 0.0)
+        for r in capacity_mw
+    }
 
 
 def monitor_process(world: World) -> Generator[simpy.Event, object, None]:
@@ -41,15 +52,15 @@ def snapshot(world: World, month: int) -> None:
     bound = {r: demand.bound_mw(r, total_mw) for r in demand.bound_shares}
     capacity = {r: s.energized_mw + s.bridge_mw for r, s in world.regions.items()}
     capacity_mw = sum(capacity.values())
-    served = served_mw(total_mw, bound, capacity)
-    shortfall = max(0.0, total_mw - served)
-    utilisation = served / capacity_mw if capacity_mw > 0 else 0.0
+    served_by_region = served_by_region_mw(total_mw, bound, capacity)
+    shortfall = max(0.0, total_mw - sum(served_by_region.values()))
     energy_usd = 0.0
     bridge_usd = 0.0
     energized_mw = 0.0
     bridge_mw = 0.0
     for name, state in world.regions.items():
         spec = scenario.regions[name]
+        utilisation = served_by_region[name] / capacity[name] if capacity[name] > 0 else 0.0
         energized_mw += state.energized_mw
         bridge_mw += state.bridge_mw
         energy_usd += (state.energy_usd_per_h + state.bridge_mw * spec.energy_usd_per_mwh) * (

@@ -16,7 +16,8 @@ import numpy as np
 import simpy
 
 from capsim.model.deals import start_deal
-from capsim.model.portfolio import MW_EPS, Deal, World
+from capsim.model.portfolio import Deal, World
+from capsim.model.units import MW_EPS
 from capsim.scenario import DealKindName
 
 
@@ -61,16 +62,18 @@ def _close_gap(
     spec = world.scenario.policy
     launched: list[Deal] = []
     live = world.live_deals()
-    while gap_mw > MW_EPS and live < spec.max_live_deals:
-        region = fixed_region or _draw(rng, spec.region_weights)
-        kinds: dict[str, float] = {
-            str(name): weight
-            for name, weight in spec.kind_weights.items()
-            if _kind_fits(world, str(name), region)
+    fitting = _fitting_kinds(world)
+    if fixed_region is not None:
+        regions = {fixed_region: 1.0} if fitting[fixed_region] else {}
+    else:
+        regions = {
+            name: weight
+            for name, weight in spec.region_weights.items()
+            if weight > 0 and fitting.get(name)
         }
-        if not kinds or sum(kinds.values()) <= 0:
-            break
-        kind_name = _draw(rng, kinds)
+    while gap_mw > MW_EPS and live < spec.max_live_deals and regions:
+        region = fixed_region or _draw(rng, regions)
+        kind_name = _draw(rng, fitting[region])
         kind = world.scenario.deal_kinds[cast(DealKindName, kind_name)]
         mw = kind.size_mw.sample(rng)
         if mw <= MW_EPS:
@@ -91,12 +94,25 @@ def _close_gap(
     return launched
 
 
-def _kind_fits(world: World, kind_name: str, region: str) -> bool:
-    """A colocation kind needs a colocation market in the region; other kinds fit anywhere."""
-    kind = world.scenario.deal_kinds.get(kind_name)  # type: ignore[call-overload]
-    if kind is None:
-        return False
-    return not kind.uses_colocation or world.scenario.regions[region].colocation is not None
+def _fitting_kinds(world: World) -> dict[str, dict[str, float]]:
+    """Per region, the weighted deal kinds that can be launched there.
+
+    A colocation kind needs a colocation market in the region; other kinds fit anywhere. A region
+    where nothing fits is skipped by the draw, so one impossible pairing never stops a review.
+    """
+    spec = world.scenario.policy
+    out: dict[str, dict[str, float]] = {}
+    for region, region_spec in world.scenario.regions.items():
+        kinds: dict[str, float] = {}
+        for name, weight in spec.kind_weights.items():
+            kind = world.scenario.deal_kinds.get(name)
+            if kind is None or weight <= 0:
+                continue
+            if kind.uses_colocation and region_spec.colocation is None:
+                continue
+            kinds[str(name)] = weight
+        out[region] = kinds
+    return out
 
 
 def _draw(rng: np.random.Generator, weights: Mapping[str, float]) -> str:

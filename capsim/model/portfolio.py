@@ -14,10 +14,9 @@ from capsim.model.demand import DemandPath
 from capsim.model.env import Streams
 from capsim.model.equipment import EquipmentBook
 from capsim.model.grid import GridQueue, Request
+from capsim.model.units import MW_EPS
 from capsim.records import Recorder
 from capsim.scenario import DealKind, Scenario
-
-MW_EPS = 1e-6
 
 
 @dataclass

@@ -41,7 +41,7 @@ def build_world(scenario: Scenario, replication: int, trace: bool = False) -> Wo
     horizon = scenario.horizon_months
     demand = DemandPath(scenario.demand, streams.get("demand"))
     grids = {
-        name: GridQueue(env, name, region, streams.get(f"grid:{name}"), horizon, recorder)
+        name: GridQueue(env, name, region, streams, horizon, recorder)
         for name, region in scenario.regions.items()
     }
     books = {
