@@ -45,8 +45,8 @@ def bare_simpy_us_per_event(events: int) -> float:
 
 def capsim_us_per_event(replications: int) -> tuple[float, float, int]:
     """(microseconds per event, seconds per replication, events per replication) for apac_2026."""
-    from capsim.loader import load_scenario
     from capsim.model.world import simulate
+    from capsim.scenario.loader import load_scenario
 
     scenario = load_scenario(SCENARIO)
     simulate(scenario, 0)
@@ -65,8 +65,23 @@ def run_cli(replications: int, workers: int, out: Path) -> tuple[dict[str, objec
         "r = subprocess.run(sys.argv[1:]); "
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)"
     )
-    command = [PYTHON, "-c", wrapper, PYTHON, "-m", "capsim", "run", str(SCENARIO),
-               "-n", str(replications), "--workers", str(workers), "-o", str(out), "--force"]
+    command = [
+        PYTHON,
+        "-c",
+        wrapper,
+        PYTHON,
+        "-m",
+        "capsim",
+        "run",
+        str(SCENARIO),
+        "-n",
+        str(replications),
+        "--workers",
+        str(workers),
+        "-o",
+        str(out),
+        "--force",
+    ]
     proc = subprocess.run(command, capture_output=True, text=True, check=True)
     peak_kib = int(proc.stdout.strip().splitlines()[-1])
     manifest = json.loads((out / "manifest.json").read_text())
@@ -119,9 +134,11 @@ def measure_events(quick: bool) -> None:
     per_event, per_rep, events_per_rep = capsim_us_per_event(20 if quick else 60)
     ratio = per_event / bare
     print(f"bare SimPy timeout loop:   {bare:8.2f} us/event")
-    print(f"capsim apac_2026:          {per_event:8.2f} us/event "
-          f"({events_per_rep:,} events and {per_rep * 1000:.1f} ms per replication, "
-          f"{1e6 / per_event:,.0f} events/s)")
+    print(
+        f"capsim apac_2026:          {per_event:8.2f} us/event "
+        f"({events_per_rep:,} events and {per_rep * 1000:.1f} ms per replication, "
+        f"{1e6 / per_event:,.0f} events/s)"
+    )
     print(f"ratio capsim / bare:       {ratio:8.1f}x   target <= 3x: {verdict(ratio <= 3)}")
 
 
@@ -131,11 +148,12 @@ def measure_throughput(throughput_n: int, tmp: Path) -> None:
     for workers in (1, 2):
         manifest, _ = run_cli(throughput_n, workers, tmp / f"w{workers}")
         rates[workers] = float(manifest["replications"]) / float(manifest["wall_seconds"])
-        print(f"throughput, {workers} worker(s): {rates[workers]:8.1f} replications/s "
-              f"({throughput_n} replications)")
+        print(
+            f"throughput, {workers} worker(s): {rates[workers]:8.1f} replications/s "
+            f"({throughput_n} replications)"
+        )
     speedup = rates[2] / rates[1]
-    print(f"speed-up 2 vs 1 workers:   {speedup:8.2f}x   target >= 1.7x: "
-          f"{verdict(speedup >= 1.7)}")
+    print(f"speed-up 2 vs 1 workers:   {speedup:8.2f}x   target >= 1.7x: {verdict(speedup >= 1.7)}")
 
 
 def measure_memory(small: int, large: int, tmp: Path) -> None:
@@ -145,8 +163,10 @@ def measure_memory(small: int, large: int, tmp: Path) -> None:
         _, peaks[n] = run_cli(n, 2, tmp / f"m{n}")
         print(f"peak RSS, {n:>6,} replications: {peaks[n] / 1024:8.1f} MiB")
     growth = peaks[large] / peaks[small]
-    print(f"memory growth {large:,} / {small:,}: {growth:6.2f}x   target <= 1.3x: "
-          f"{verdict(growth <= 1.3)}; under 1 GiB: {verdict(peaks[large] < 1024 * 1024)}")
+    print(
+        f"memory growth {large:,} / {small:,}: {growth:6.2f}x   target <= 1.3x: "
+        f"{verdict(growth <= 1.3)}; under 1 GiB: {verdict(peaks[large] < 1024 * 1024)}"
+    )
 
 
 def measure_startup() -> None:
@@ -155,8 +175,10 @@ def measure_startup() -> None:
     help_start = startup_seconds([PYTHON, "-m", "capsim", "--help"])
     extra = help_start - bare_start
     print(f"python -c pass:            {bare_start:8.3f} s")
-    print(f"capsim --help:             {help_start:8.3f} s   (+{extra:.3f} s; target <= 0.3 s: "
-          f"{verdict(extra <= 0.3)})")
+    print(
+        f"capsim --help:             {help_start:8.3f} s   (+{extra:.3f} s; target <= 0.3 s: "
+        f"{verdict(extra <= 0.3)})"
+    )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from capsim.version import __version__
+
 __all__ = ["Run", "__version__", "load", "open_run", "run", "simulate_one"]
 
 _API = frozenset({"Run", "load", "open_run", "run", "simulate_one"})

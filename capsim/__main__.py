@@ -1,5 +1,5 @@
 """Allow ``python -m capsim``."""
 
-from capsim.cli import main
+from capsim.cli.main import main
 
 main()

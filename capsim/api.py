@@ -26,12 +26,12 @@ import pandas as pd
 import yaml
 
 from capsim.errors import UsageError
-from capsim.scenario import Scenario
+from capsim.scenario.schema import Scenario
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from capsim.runner import Progress
+    from capsim.runs.runner import Progress
 
 #: The Parquet tables of a run directory.
 RUN_TABLES = ("timeseries", "regions", "deals", "queue", "equipment", "headroom", "kpis")
@@ -45,7 +45,7 @@ def load(path: str | Path, overrides: Iterable[str] = (), **sets: Any) -> Scenar
     YAML); keyword ``sets`` take Python values, with ``__`` for the dots of the path
     (``policy__reserve_margin=0.2``, ``replications=50``). Keywords are applied last.
     """
-    from capsim.loader import load_scenario
+    from capsim.scenario.loader import load_scenario
 
     changes = [*overrides, *(_override(name, value) for name, value in sets.items())]
     return load_scenario(Path(path), changes)
@@ -62,21 +62,27 @@ def with_changes(scenario: Scenario, **values: Any) -> Scenario:
     """A copy of ``scenario`` with top-level fields replaced and validated again (checks too)."""
     from pydantic import ValidationError
 
-    from capsim.checks import run_checks
     from capsim.errors import Problem, ScenarioError
-    from capsim.loader import scenario_to_data
+    from capsim.scenario.checks import run_checks
+    from capsim.scenario.loader import scenario_to_data
 
     data = {**scenario_to_data(scenario), **values}
     try:
         changed = Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = [Problem("<api>", None, None, ".".join(map(str, e["loc"])), e["msg"])
-                    for e in exc.errors()]
+        problems = [
+            Problem("<api>", None, None, ".".join(map(str, e["loc"])), e["msg"])
+            for e in exc.errors()
+        ]
         raise ScenarioError(problems) from None
     findings = run_checks(changed)
     if findings:
-        raise ScenarioError([Problem("<api>", None, None, ".".join(map(str, path)), message)
-                             for path, message in findings])
+        raise ScenarioError(
+            [
+                Problem("<api>", None, None, ".".join(map(str, path)), message)
+                for path, message in findings
+            ]
+        )
     return changed
 
 
@@ -97,13 +103,20 @@ def run(
     ``force``. ``workers`` local processes (``None``: every core), or a Dask ``scheduler``
     address (default: ``$DASK_SCHEDULER_ADDRESS`` when set).
     """
-    from capsim.runner import RunOptions, run_scenario
+    from capsim.runs.runner import RunOptions, run_scenario
 
     changes = {k: v for k, v in (("replications", replications), ("seed", seed)) if v is not None}
     if changes:
         scenario = with_changes(scenario, **changes)
-    options = RunOptions(output=Path(output) if output is not None else None, force=force,
-                         workers=workers, scheduler=scheduler)
+    from capsim.report.charts import draw_staged_run
+
+    options = RunOptions(
+        output=Path(output) if output is not None else None,
+        force=force,
+        workers=workers,
+        scheduler=scheduler,
+        draw=draw_staged_run,
+    )
     outcome = run_scenario(scenario, options, progress)
     return Run(outcome.run_dir)
 
@@ -115,7 +128,7 @@ def simulate_one(scenario: Scenario, replication: int = 0) -> dict[str, pd.DataF
     headroom, kpis.
     """
     from capsim.model.world import simulate
-    from capsim.results import frames
+    from capsim.runs.tables import frames
 
     if replication < 0:
         raise UsageError(f"replication must be >= 0; found {replication}")
@@ -128,7 +141,7 @@ def open_run(run_dir: str | Path) -> Run:
     The run is verified first (manifest, summary, every part against its checksum), so a
     damaged run is a UsageError naming the damaged parts rather than quietly wrong tables.
     """
-    from capsim.store import verify_run
+    from capsim.runs.store import verify_run
 
     path = Path(run_dir)
     if not (path / "manifest.json").is_file():
@@ -146,21 +159,21 @@ class Run:
     @cached_property
     def manifest(self) -> dict[str, Any]:
         """manifest.json: scenario, seed, replications, version, timing, backend, events."""
-        from capsim.store import read_manifest
+        from capsim.runs.store import read_manifest
 
         return read_manifest(self.path)
 
     @cached_property
     def summary(self) -> dict[str, Any]:
         """summary.json: KPIs with mean/P10/P50/P90, shortfall probability by year, waits."""
-        from capsim.store import read_summary
+        from capsim.runs.store import read_summary
 
         return read_summary(self.path)
 
     @cached_property
     def scenario(self) -> Scenario:
         """The resolved scenario that ran (scenario.yaml)."""
-        from capsim.loader import load_stored_scenario
+        from capsim.scenario.loader import load_stored_scenario
 
         return load_stored_scenario(self.path / "scenario.yaml")
 
@@ -174,7 +187,7 @@ class Run:
 
     def table(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
         """One run table (timeseries, regions, deals, queue, equipment, headroom, kpis)."""
-        from capsim.aggregate import read_table
+        from capsim.runs.aggregate import read_table
 
         if name not in RUN_TABLES:
             expected = ", ".join(RUN_TABLES)
@@ -183,7 +196,7 @@ class Run:
 
     def chart(self, name: str) -> Figure:
         """One of the run's charts as a matplotlib Figure (not saved; ``fig.savefig`` to keep)."""
-        from capsim import charts
+        from capsim.report import charts
 
         if name not in charts.CHART_NAMES:
             expected = ", ".join(charts.CHART_NAMES)
@@ -192,16 +205,34 @@ class Run:
 
     def check(self) -> pd.DataFrame:
         """The scenario's calibration targets against this run, one row per target."""
-        from capsim.calibration import check_run, describe_range
+        from capsim.analysis.calibration import check_run, describe_range
 
         results = check_run(self.path, self.scenario)
         rows = [
-            {"target": r.target.name, "metric": r.target.metric, "unit": r.target.unit,
-             "published": describe_range(r.target), "statistic": r.target.statistic,
-             "p10": r.p10, "p50": r.p50, "p90": r.p90, "passed": r.passed,
-             "source": r.target.source}
+            {
+                "target": r.target.name,
+                "metric": r.target.metric,
+                "unit": r.target.unit,
+                "published": describe_range(r.target),
+                "statistic": r.target.statistic,
+                "p10": r.p10,
+                "p50": r.p50,
+                "p90": r.p90,
+                "passed": r.passed,
+                "source": r.target.source,
+            }
             for r in results
         ]
-        columns = ["target", "metric", "unit", "published", "statistic", "p10", "p50", "p90",
-                   "passed", "source"]
+        columns = [
+            "target",
+            "metric",
+            "unit",
+            "published",
+            "statistic",
+            "p10",
+            "p50",
+            "p90",
+            "passed",
+            "source",
+        ]
         return pd.DataFrame(rows, columns=columns)

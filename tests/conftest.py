@@ -1,9 +1,10 @@
-"""Shared test setup: importable tests folder, figures closed after each test, hypothesis profiles.
+"""Shared test setup: figures closed after each test, hypothesis profiles.
 
 Hypothesis runs the ``ci`` profile when the environment variable ``CI`` is set (to anything but
 an empty string): examples derived from each test's name, so every CI run tries the same ones and
 a failure reproduces, with the reproduction blob printed. Elsewhere the ``dev`` profile draws new
-examples on every run, to explore more over time.
+examples on every run, to explore more over time. The helper modules beside the tests (``tiny``,
+``fuzz_support``, ``memo_runs``) are importable through pytest's ``pythonpath`` setting.
 """
 
 from __future__ import annotations
@@ -11,12 +12,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import settings
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 #: Profile for continuous integration: the same examples on every run, no time limit per example.
 CI_PROFILE = "ci"

@@ -42,8 +42,13 @@ def dists(draw: Draw, low: float, high: float) -> Any:
         return {"dist": kind, "min": a, "mode": m, "max": b}
     if kind == "normal":
         mean = draw(floats(low, high))
-        return {"dist": "normal", "mean": mean, "sd": draw(floats(0.01, high - low + 1)),
-                "min": low, "max": high}
+        return {
+            "dist": "normal",
+            "mean": mean,
+            "sd": draw(floats(0.01, high - low + 1)),
+            "min": low,
+            "max": high,
+        }
     if kind in ("lognormal", "exponential"):
         # unbounded above: keep the median small so that draws are rarely far past ``high``
         median = draw(floats(max(low, 0.01), max(low, 0.01) + (high - low) / 4))
@@ -97,8 +102,10 @@ def region(draw: Draw, colocation: bool) -> dict[str, Any]:
     if draw(st.booleans()):
         data["crews"] = draw(st.integers(1, 4))
     if colocation:
-        data["colocation"] = {"available_mw": draw(floats(0, 300)),
-                              "new_supply_mw_per_year": draw(floats(0, 100))}
+        data["colocation"] = {
+            "available_mw": draw(floats(0, 300)),
+            "new_supply_mw_per_year": draw(floats(0, 100)),
+        }
     return data
 
 
@@ -107,8 +114,12 @@ def deal_kind(draw: Draw, name: str) -> dict[str, Any]:
     """A deal kind with a coherent path: colocation leases, built sites, or generation."""
     size_high = draw(floats(20, 400))
     stages = [
-        {"name": f"stage_{i}", "months": draw(months(0, 8)), "success": draw(floats(0.2, 1)),
-         "team": draw(st.booleans())}
+        {
+            "name": f"stage_{i}",
+            "months": draw(months(0, 8)),
+            "success": draw(floats(0.2, 1)),
+            "team": draw(st.booleans()),
+        }
         for i in range(draw(st.integers(1, 3)))
     ]
     colocation = name == "colocation"
@@ -133,8 +144,14 @@ def valid_scenarios(draw: Draw) -> dict[str, Any]:
     start_month = draw(st.integers(1, 12))
     horizon = draw(st.integers(1, 36))
     end_index = start_year * 12 + start_month - 1 + horizon - 1
-    ids = draw(st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True),
-                        min_size=1, max_size=3, unique=True))
+    ids = draw(
+        st.lists(
+            st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True),
+            min_size=1,
+            max_size=3,
+            unique=True,
+        )
+    )
     kinds = draw(st.lists(st.sampled_from(KINDS), min_size=1, max_size=4, unique=True))
     coloc_regions = set(ids) if "colocation" in kinds else set()
     regions = {rid: draw(region(rid in coloc_regions)) for rid in ids}
@@ -153,8 +170,11 @@ def valid_scenarios(draw: Draw) -> dict[str, Any]:
         "pue": draw(dists(1, 1.6)),
         "growth": growth,
         "shocks": [
-            {"name": f"shock {i}", "rate_per_year": draw(floats(0, 4)),
-             "it_mw": draw(dists(0, 200))}
+            {
+                "name": f"shock {i}",
+                "rate_per_year": draw(floats(0, 4)),
+                "it_mw": draw(dists(0, 200)),
+            }
             for i in range(draw(st.integers(0, 2)))
         ],
         "region_bound": [
@@ -167,9 +187,15 @@ def valid_scenarios(draw: Draw) -> dict[str, Any]:
         kind = draw(st.sampled_from(kinds))
         stage_names = [s["name"] for s in deal_kinds[kind]["stages"]]
         rid = draw(st.sampled_from(sorted(coloc_regions) if kind == "colocation" else ids))
-        in_flight.append({"id": f"known_{i}", "kind": kind, "region": rid,
-                          "mw": draw(floats(1, 300)),
-                          "stage": draw(st.sampled_from([*stage_names, "signed"]))})
+        in_flight.append(
+            {
+                "id": f"known_{i}",
+                "kind": kind,
+                "region": rid,
+                "mw": draw(floats(1, 300)),
+                "stage": draw(st.sampled_from([*stage_names, "signed"])),
+            }
+        )
     equipment = {
         f"pool_{i}": {
             "lead_time_months": draw(months(0, 30)),
@@ -204,13 +230,18 @@ def valid_scenarios(draw: Draw) -> dict[str, Any]:
             "equipment_order_at": draw(st.sampled_from(order_points)),
         },
         "equipment": equipment,
-        "build": {"permitting_months": draw(months(0, 12)),
-                  "construction_months": draw(months(0, 18)),
-                  "crews": draw(st.integers(1, 3))},
+        "build": {
+            "permitting_months": draw(months(0, 12)),
+            "construction_months": draw(months(0, 18)),
+            "crews": draw(st.integers(1, 3)),
+        },
         "money": {"unserved_usd_per_mw_month": draw(floats(0, 5e5))},
     }
     if draw(st.booleans()):
-        data["bridge"] = {"enabled": True, "max_mw_per_site": draw(floats(1, 200)),
-                          "lead_time_months": draw(months(0, 12)),
-                          "premium_usd_per_mwh": draw(floats(0, 200))}
+        data["bridge"] = {
+            "enabled": True,
+            "max_mw_per_site": draw(floats(1, 200)),
+            "lead_time_months": draw(months(0, 12)),
+            "premium_usd_per_mwh": draw(floats(0, 200)),
+        }
     return data

@@ -6,15 +6,14 @@ import functools
 import tempfile
 from pathlib import Path
 
-from capsim.loader import load_scenario
-from capsim.runner import RunOptions, run_scenario
+from capsim.runs.runner import RunOptions, run_scenario
+from capsim.scenario.loader import load_scenario
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
 _ROOT = Path(tempfile.mkdtemp(prefix="capsim-memo-tests-"))
 
 
-def small_run(scenario: str = "minimal", replications: int = 3,
-              sets: tuple[str, ...] = ()) -> Path:
+def small_run(scenario: str = "minimal", replications: int = 3, sets: tuple[str, ...] = ()) -> Path:
     """A finished run (made on first use, then shared); see ``_run``."""
     return _run(scenario, replications, tuple(sets))
 
@@ -29,6 +28,8 @@ def _run(scenario: str, replications: int, sets: tuple[str, ...]) -> Path:
     changes = [f"replications={replications}", *sets]
     name = "-".join([scenario, str(replications), *(s.replace("=", "_") for s in sets)])
     output = _ROOT / name.replace(".", "_").replace("[", "_").replace("]", "_")
-    run_scenario(load_scenario(SCENARIOS / f"{scenario}.yaml", changes),
-                 RunOptions(output=output, workers=1, charts=False))
+    run_scenario(
+        load_scenario(SCENARIOS / f"{scenario}.yaml", changes),
+        RunOptions(output=output, workers=1, charts=False),
+    )
     return output

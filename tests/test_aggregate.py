@@ -8,15 +8,15 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from capsim.aggregate import (
+from capsim.cli.main import main
+from capsim.runs.aggregate import (
     BANDED,
     monthly_bands,
     read_table,
     regional_means,
     summary_from_parts,
 )
-from capsim.cli import main
-from capsim.results import summarize
+from capsim.runs.tables import summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,8 +36,21 @@ def bands_by_groupby(ts: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("agg") / "run"
-    result = CliRunner().invoke(main, ["run", str(ROOT / "scenarios/minimal.yaml"), "-n", "9",
-                                       "--chunk-size", "4", "--workers", "1", "-o", str(out)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(ROOT / "scenarios/minimal.yaml"),
+            "-n",
+            "9",
+            "--chunk-size",
+            "4",
+            "--workers",
+            "1",
+            "-o",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     return out
 

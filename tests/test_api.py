@@ -13,8 +13,8 @@ from matplotlib.figure import Figure
 
 import capsim
 from capsim.api import Run
-from capsim.charts import CHART_NAMES
 from capsim.errors import OutputError, ScenarioError, UsageError
+from capsim.report.charts import CHART_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = ROOT / "scenarios/minimal.yaml"
@@ -30,8 +30,9 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 
 def test_import_stays_light_and_exports_the_api_lazily() -> None:
     code = "import capsim, sys; print('pandas' in sys.modules, 'capsim.api' in sys.modules)"
-    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           check=True).stdout.split()
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert shown == ["False", "False"]
     assert capsim.load is capsim.api.load
     assert {"load", "run", "simulate_one", "open_run", "Run"} <= set(dir(capsim))
@@ -83,8 +84,15 @@ def test_run_refuses_to_overwrite_without_force(small_run: Run) -> None:
 
 def test_simulate_one_gives_the_rows_of_that_replication_in_a_batch(small_run: Run) -> None:
     tables = capsim.simulate_one(small_run.scenario, replication=2)
-    assert set(tables) == {"timeseries", "regions", "deals", "queue", "equipment", "headroom",
-                           "kpis"}
+    assert set(tables) == {
+        "timeseries",
+        "regions",
+        "deals",
+        "queue",
+        "equipment",
+        "headroom",
+        "kpis",
+    }
     for name, table in tables.items():
         batch = small_run.table(name)
         batch = batch[batch["replication"] == 2].reset_index(drop=True)

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from capsim.cli import main
-from capsim.store import staging_dir
+from capsim.cli.main import main
+from capsim.runs.store import staging_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = str(ROOT / "scenarios/minimal.yaml")
@@ -43,8 +43,10 @@ def _assert_same_tables(first: Path, second: Path) -> None:
 
 def _capsim(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "capsim", *args], stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "capsim", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -70,6 +72,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_two_local_workers_give_identical_tables(reference: Path, tmp_path: Path) -> None:
     out = tmp_path / "two"
     _cli("run", MINIMAL, "-n", "40", "--chunk-size", "5", "--workers", "2", "-o", str(out))
@@ -80,8 +83,18 @@ def test_two_local_workers_give_identical_tables(reference: Path, tmp_path: Path
 
 
 def test_runs_off_a_terminal_log_progress_lines(tmp_path: Path) -> None:
-    output = _cli("run", MINIMAL, "-n", "6", "--chunk-size", "3", "--workers", "1",
-                  "-o", str(tmp_path / "run"))
+    output = _cli(
+        "run",
+        MINIMAL,
+        "-n",
+        "6",
+        "--chunk-size",
+        "3",
+        "--workers",
+        "1",
+        "-o",
+        str(tmp_path / "run"),
+    )
     assert "progress: 6/6 replications" in output
 
 
@@ -104,22 +117,49 @@ def dask_cluster(tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen[by
     assert dask is not None, "dask command not installed"
     scheduler_file = tmp_path / "scheduler.json"
     env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
-    procs = [subprocess.Popen(
-        [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-         "--scheduler-file", str(scheduler_file)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-    )]
+    procs = [
+        subprocess.Popen(
+            [
+                dask,
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(scheduler_file),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+    ]
     try:
         deadline = time.monotonic() + 60
         while not scheduler_file.is_file() and time.monotonic() < deadline:
             time.sleep(0.1)
         address = json.loads(scheduler_file.read_text())["address"]
         for _ in range(2):
-            procs.append(subprocess.Popen(
-                [dask, "worker", address, "--nworkers", "1", "--nthreads", "1",
-                 "--no-dashboard", "--host", "127.0.0.1"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-            ))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        dask,
+                        "worker",
+                        address,
+                        "--nworkers",
+                        "1",
+                        "--nthreads",
+                        "1",
+                        "--no-dashboard",
+                        "--host",
+                        "127.0.0.1",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    env=env,
+                )
+            )
         from distributed import Client
 
         with Client(address, timeout="30s") as client:
@@ -135,6 +175,7 @@ def dask_cluster(tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen[by
                 proc.kill()
 
 
+@pytest.mark.slow
 def test_dask_cluster_gives_identical_tables(
     reference: Path, dask_cluster: tuple[str, list[subprocess.Popen[bytes]]], tmp_path: Path
 ) -> None:
@@ -147,6 +188,7 @@ def test_dask_cluster_gives_identical_tables(
     assert manifest["workers"] == 2
 
 
+@pytest.mark.slow
 def test_losing_a_dask_worker_mid_run_still_gives_identical_tables(
     dask_cluster: tuple[str, list[subprocess.Popen[bytes]]], tmp_path: Path
 ) -> None:
@@ -154,8 +196,9 @@ def test_losing_a_dask_worker_mid_run_still_gives_identical_tables(
     local = tmp_path / "local"
     _cli("run", MINIMAL, "-n", "120", "--chunk-size", "2", "--workers", "1", "-o", str(local))
     out = tmp_path / "dask"
-    proc = _capsim("run", MINIMAL, "-n", "120", "--chunk-size", "2", "--scheduler", address,
-                   "-o", str(out))
+    proc = _capsim(
+        "run", MINIMAL, "-n", "120", "--chunk-size", "2", "--scheduler", address, "-o", str(out)
+    )
     _wait_for_chunks(out, 3, proc)
     procs[1].kill()
     _, stderr = proc.communicate(timeout=300)
@@ -163,12 +206,14 @@ def test_losing_a_dask_worker_mid_run_still_gives_identical_tables(
     _assert_same_tables(local, out)
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
     whole = tmp_path / "whole"
     _cli("run", MINIMAL, "-n", "60", "--chunk-size", "3", "--workers", "1", "-o", str(whole))
     cut = tmp_path / "cut"
-    proc = _capsim("run", MINIMAL, "-n", "60", "--chunk-size", "3", "--workers", "1",
-                   "-o", str(cut))
+    proc = _capsim(
+        "run", MINIMAL, "-n", "60", "--chunk-size", "3", "--workers", "1", "-o", str(cut)
+    )
     _wait_for_chunks(cut, 4, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
@@ -185,8 +230,9 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
 
 def test_ctrl_c_saves_the_chunks_and_says_how_to_resume(tmp_path: Path) -> None:
     out = tmp_path / "interrupted"
-    proc = _capsim("run", MINIMAL, "-n", "400", "--chunk-size", "2", "--workers", "1",
-                   "-o", str(out))
+    proc = _capsim(
+        "run", MINIMAL, "-n", "400", "--chunk-size", "2", "--workers", "1", "-o", str(out)
+    )
     _wait_for_chunks(out, 2, proc)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
@@ -214,12 +260,25 @@ def test_resuming_an_intact_complete_run_changes_nothing(reference: Path) -> Non
     assert (reference / "manifest.json").read_text() == before
 
 
+@pytest.mark.slow
 def test_until_converged_stops_at_the_same_prefix_for_any_workers(tmp_path: Path) -> None:
     runs = {}
     for workers in ("1", "2"):
         out = tmp_path / f"w{workers}"
-        _cli("run", MINIMAL, "-n", "200", "--chunk-size", "10", "--until-converged", "0.2",
-             "--workers", workers, "-o", str(out))
+        _cli(
+            "run",
+            MINIMAL,
+            "-n",
+            "200",
+            "--chunk-size",
+            "10",
+            "--until-converged",
+            "0.2",
+            "--workers",
+            workers,
+            "-o",
+            str(out),
+        )
         runs[workers] = out
     manifest = json.loads((runs["1"] / "manifest.json").read_text())
     assert manifest["convergence"]["converged"] is True
@@ -228,11 +287,13 @@ def test_until_converged_stops_at_the_same_prefix_for_any_workers(tmp_path: Path
     _assert_same_tables(runs["1"], runs["2"])
     # The converged run is exactly the first `stopped` replications of a plain run.
     plain = tmp_path / "plain"
-    _cli("run", MINIMAL, "-n", str(stopped), "--chunk-size", "10", "--workers", "1",
-         "-o", str(plain))
+    _cli(
+        "run", MINIMAL, "-n", str(stopped), "--chunk-size", "10", "--workers", "1", "-o", str(plain)
+    )
     _assert_same_tables(plain, runs["1"])
 
 
+@pytest.mark.slow
 def test_killed_repair_keeps_the_published_run_until_the_repair_publishes(
     reference: Path, tmp_path: Path
 ) -> None:

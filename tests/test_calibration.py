@@ -13,15 +13,15 @@ import yaml
 from click.testing import CliRunner
 from tiny import TINY, tiny
 
-from capsim.calibration import (
+from capsim.analysis.calibration import (
     CalibrationTables,
     evaluate,
     format_results,
     metric_by_replication,
 )
-from capsim.checks import run_checks
-from capsim.cli_check import check
-from capsim.scenario import Scenario, Target
+from capsim.cli.check import check
+from capsim.scenario.checks import run_checks
+from capsim.scenario.schema import Scenario, Target
 
 ROOT = Path(__file__).resolve().parents[1]
 WITH_TARGETS = sorted(
@@ -39,35 +39,56 @@ def _target(**fields: Any) -> dict[str, Any]:
     return {"name": "t", "min": 0, "source": "hand-made", **fields}
 
 
-def _queue_row(rep: int, region: str, applicant: str, mw: float, arrived: float,
-               study: tuple[float, float] | None, connected: float | None,
-               withdrawn: float | None) -> dict[str, Any]:
+def _queue_row(
+    rep: int,
+    region: str,
+    applicant: str,
+    mw: float,
+    arrived: float,
+    study: tuple[float, float] | None,
+    connected: float | None,
+    withdrawn: float | None,
+) -> dict[str, Any]:
     start, end = study if study is not None else (None, None)
-    return {"replication": rep, "region": region, "applicant": applicant, "mw": mw,
-            "arrived": arrived, "study_start": start, "study_end": end,
-            "connected": connected, "withdrawn": withdrawn}
+    return {
+        "replication": rep,
+        "region": region,
+        "applicant": applicant,
+        "mw": mw,
+        "arrived": arrived,
+        "study_start": start,
+        "study_end": end,
+        "connected": connected,
+        "withdrawn": withdrawn,
+    }
 
 
 # Replication 0: three requests; replication 1: two; replication 2: none at all.
-QUEUE = pd.DataFrame([
-    _queue_row(0, "r1", "own", 100, 0.0, (1.0, 5.0), 20.0, None),
-    _queue_row(0, "r1", "background", 300, 2.0, (2.0, 8.0), None, 10.0),
-    _queue_row(0, "r2", "background", 100, 30.0, (31.0, 37.0), 60.0, None),
-    _queue_row(1, "r1", "background", 200, 6.0, (6.0, 16.0), 40.0, None),
-    _queue_row(1, "r1", "background", 200, 10.0, None, None, 12.0),
-]).astype({"study_start": float, "study_end": float, "connected": float, "withdrawn": float})
-HEADROOM = pd.DataFrame({
-    "replication": [0, 1, 0],
-    "region": ["r1", "r1", "r2"],
-    "mw": [500.0, 500.0, 200.0],
-    "in_service_month": [11.5, 12.5, 3.0],
-})
-REGIONS = pd.DataFrame({
-    "replication": [0, 0, 0, 0, 1, 1, 2, 2],
-    "month": [11, 12, 11, 12, 12, 12, 12, 12],
-    "region": ["r1", "r1", "r2", "r2", "r1", "r2", "r1", "r2"],
-    "energized_mw": [50.0, 80.0, 5.0, 7.0, 30.0, 0.0, 0.0, 1.0],
-})
+QUEUE = pd.DataFrame(
+    [
+        _queue_row(0, "r1", "own", 100, 0.0, (1.0, 5.0), 20.0, None),
+        _queue_row(0, "r1", "background", 300, 2.0, (2.0, 8.0), None, 10.0),
+        _queue_row(0, "r2", "background", 100, 30.0, (31.0, 37.0), 60.0, None),
+        _queue_row(1, "r1", "background", 200, 6.0, (6.0, 16.0), 40.0, None),
+        _queue_row(1, "r1", "background", 200, 10.0, None, None, 12.0),
+    ]
+).astype({"study_start": float, "study_end": float, "connected": float, "withdrawn": float})
+HEADROOM = pd.DataFrame(
+    {
+        "replication": [0, 1, 0],
+        "region": ["r1", "r1", "r2"],
+        "mw": [500.0, 500.0, 200.0],
+        "in_service_month": [11.5, 12.5, 3.0],
+    }
+)
+REGIONS = pd.DataFrame(
+    {
+        "replication": [0, 0, 0, 0, 1, 1, 2, 2],
+        "month": [11, 12, 11, 12, 12, 12, 12, 12],
+        "region": ["r1", "r1", "r2", "r2", "r1", "r2", "r1", "r2"],
+        "energized_mw": [50.0, 80.0, 5.0, 7.0, 30.0, 0.0, 0.0, 1.0],
+    }
+)
 TABLES = CalibrationTables(np.array([0, 1, 2]), QUEUE, REGIONS, HEADROOM)
 
 
@@ -77,8 +98,10 @@ def _per_replication(**fields: Any) -> list[float]:
 
 
 def _same(found: list[float], expected: list[float]) -> bool:
-    return all((math.isnan(a) and math.isnan(b)) or math.isclose(a, b)
-               for a, b in zip(found, expected, strict=True))
+    return all(
+        (math.isnan(a) and math.isnan(b)) or math.isclose(a, b)
+        for a, b in zip(found, expected, strict=True)
+    )
 
 
 @pytest.mark.parametrize(
@@ -93,13 +116,19 @@ def _same(found: list[float], expected: list[float]) -> bool:
         ({"metric": "request_to_study_end_months", "region": ["r1"]}, [5.5, 10.0, NAN]),
         ({"metric": "withdrawn_share"}, [0.6, 0.5, NAN]),
         ({"metric": "withdrawn_share", "applicant": "background"}, [0.75, 0.5, NAN]),
-        ({"metric": "headroom_mw_at_month", "region": "r1", "month": "2026-12"},
-         [1500.0, 1000.0, 1000.0]),
+        (
+            {"metric": "headroom_mw_at_month", "region": "r1", "month": "2026-12"},
+            [1500.0, 1000.0, 1000.0],
+        ),
         ({"metric": "headroom_mw_at_month", "month": "2026-12"}, [2700.0, 2000.0, 2000.0]),
-        ({"metric": "headroom_mw_at_month", "region": "r2", "month": "2026-03"},
-         [1200.0, 1000.0, 1000.0]),
-        ({"metric": "energized_mw_at_month", "region": "r1", "month": "2026-12"},
-         [80.0, 30.0, 0.0]),
+        (
+            {"metric": "headroom_mw_at_month", "region": "r2", "month": "2026-03"},
+            [1200.0, 1000.0, 1000.0],
+        ),
+        (
+            {"metric": "energized_mw_at_month", "region": "r1", "month": "2026-12"},
+            [80.0, 30.0, 0.0],
+        ),
         ({"metric": "energized_mw_at_month", "month": "2026-11"}, [55.0, NAN, NAN]),
         ({"metric": "energized_mw_at_month", "month": "2026-12"}, [87.0, 30.0, 1.0]),
     ],
@@ -146,10 +175,16 @@ def test_format_results_shows_published_model_quantiles_and_verdicts() -> None:
     [
         ({"region": "r9"}, ("targets", 0, "region"), "region 'r9' is not defined"),
         ({"region": ["r1", "r3"]}, ("targets", 0, "region", 1), "region 'r3' is not defined"),
-        ({"metric": "headroom_mw_at_month", "month": "2028-01"}, ("targets", 0, "month"),
-         "2028-01 is past the horizon (end 2027-12)"),
-        ({"metric": "headroom_mw_at_month", "month": "2025-12"}, ("targets", 0, "month"),
-         "2025-12 is before start 2026-01"),
+        (
+            {"metric": "headroom_mw_at_month", "month": "2028-01"},
+            ("targets", 0, "month"),
+            "2028-01 is past the horizon (end 2027-12)",
+        ),
+        (
+            {"metric": "headroom_mw_at_month", "month": "2025-12"},
+            ("targets", 0, "month"),
+            "2025-12 is before start 2026-01",
+        ),
         ({"filed_before": "2026-01"}, ("targets", 0, "filed_before"), "no request is filed"),
         ({"min": 5, "max": 4}, ("targets", 0, "max"), "max 4 is below min 5"),
         ({"min": None}, ("targets", 0), "no published figure"),
@@ -157,8 +192,11 @@ def test_format_results_shows_published_model_quantiles_and_verdicts() -> None:
         ({"tolerance": 1}, ("targets", 0, "tolerance"), "tolerance needs a value"),
         ({"metric": "headroom_mw_at_month"}, ("targets", 0, "metric"), "expected month"),
         ({"month": "2026-06"}, ("targets", 0, "month"), "remove month"),
-        ({"metric": "energized_mw_at_month", "month": "2026-06", "applicant": "own"},
-         ("targets", 0, "applicant"), "remove applicant"),
+        (
+            {"metric": "energized_mw_at_month", "month": "2026-06", "applicant": "own"},
+            ("targets", 0, "applicant"),
+            "remove applicant",
+        ),
     ],
 )
 def test_cross_field_checks_of_targets(
@@ -179,6 +217,7 @@ def test_examples_declare_targets_with_sources() -> None:
     assert [p.name for p in WITH_TARGETS] == ["apac_2026.yaml", "us_2026.yaml"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", WITH_TARGETS, ids=lambda p: p.stem)
 def test_check_passes_on_every_example_with_targets(path: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
@@ -192,8 +231,17 @@ def test_check_passes_on_every_example_with_targets(path: Path, tmp_path: Path) 
 def test_check_fails_with_a_table_when_a_target_is_out_of_reach() -> None:
     result = CliRunner().invoke(
         check,
-        [str(ROOT / "scenarios/us_2026.yaml"), "-n", "8", "--workers", "1",
-         "--set", "targets[0].min=70", "--set", "targets[0].max=80"],
+        [
+            str(ROOT / "scenarios/us_2026.yaml"),
+            "-n",
+            "8",
+            "--workers",
+            "1",
+            "--set",
+            "targets[0].min=70",
+            "--set",
+            "targets[0].max=80",
+        ],
     )
     assert result.exit_code == 1, result.output
     line = next(x for x in result.stdout.splitlines() if x.startswith("us_request_to_connection"))

@@ -15,8 +15,8 @@ import matplotlib
 import pytest
 from memo_runs import SCENARIOS, small_run
 
-from capsim import charts
 from capsim.errors import UsageError
+from capsim.report import charts
 
 matplotlib.use("Agg")
 
@@ -30,8 +30,14 @@ EXAMPLES = sorted(p.stem for p in SCENARIOS.glob("*.yaml"))
 @pytest.fixture(autouse=True)
 def _deterministic_style() -> Iterator[None]:
     """Fixed fonts and SVG ids, so images do not depend on the machine's matplotlib setup."""
-    with matplotlib.rc_context({"font.family": "DejaVu Sans", "svg.hashsalt": "capsim",
-                                "path.simplify": True, "text.hinting": "auto"}):
+    with matplotlib.rc_context(
+        {
+            "font.family": "DejaVu Sans",
+            "svg.hashsalt": "capsim",
+            "path.simplify": True,
+            "text.hinting": "auto",
+        }
+    ):
         yield
 
 
@@ -49,8 +55,7 @@ def test_every_chart_draws_for_every_example_scenario(scenario: str) -> None:
 
 def test_chart_names_are_unique_and_cover_the_suite() -> None:
     assert len(set(charts.CHART_NAMES)) == len(charts.CHART_NAMES) == 9
-    assert charts.CHART_NAMES[:3] == ("capacity_vs_demand", "capacity_fan",
-                                      "shortfall_probability")
+    assert charts.CHART_NAMES[:3] == ("capacity_vs_demand", "capacity_fan", "shortfall_probability")
 
 
 def test_unknown_chart_and_non_run_directory_are_usage_errors(tmp_path: Path) -> None:
@@ -75,8 +80,9 @@ def test_draw_all_saves_every_chart(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_save_writes_a_300_dpi_png_and_an_svg(tmp_path: Path) -> None:
     label = _fixed_label(small_run())
-    png, svg = charts.save(charts.draw("shortfall_probability", small_run(), label), tmp_path,
-                           "shortfall_probability")
+    png, svg = charts.save(
+        charts.draw("shortfall_probability", small_run(), label), tmp_path, "shortfall_probability"
+    )
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width_px = int.from_bytes(data[16:20], "big")
@@ -104,5 +110,11 @@ def test_chart_matches_its_baseline_image(name: str, tmp_path: Path) -> None:
 def _fixed_label(run_dir: Path) -> charts.RunLabel:
     """The run's label with a fixed run date, so the footnote (and the image) never changes."""
     label = charts.run_label(run_dir)
-    return charts.RunLabel(label.scenario, label.sha256, label.seed, label.replications,
-                           label.version, FIXED_LABEL_DATE)
+    return charts.RunLabel(
+        label.scenario,
+        label.sha256,
+        label.seed,
+        label.replications,
+        label.version,
+        FIXED_LABEL_DATE,
+    )

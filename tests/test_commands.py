@@ -8,9 +8,9 @@ from pathlib import Path
 import yaml
 from click.testing import CliRunner
 
-from capsim.cli import main
-from capsim.loader import load_scenario
-from capsim.schema_json import scenario_json_schema
+from capsim.cli.main import main
+from capsim.scenario.json_schema import scenario_json_schema
+from capsim.scenario.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -64,3 +64,13 @@ def test_shown_scenario_loads_back_to_the_same_scenario(tmp_path: Path) -> None:
     again = tmp_path / "again.yaml"
     again.write_text(result.output)
     assert load_scenario(again) == load_scenario(ROOT / "scenarios/minimal.yaml")
+
+
+def test_committed_scenario_reference_is_current() -> None:
+    from capsim.scenario.reference import scenario_reference_markdown
+
+    committed = (ROOT / "docs" / "scenario_reference.md").read_text(encoding="utf-8")
+    expected = scenario_reference_markdown()
+    assert committed == expected, "run: capsim schema --reference docs/scenario_reference.md"
+    for field in ("headroom_order", "withdrawal_per_year", "lead_time_months"):
+        assert f"`{field}`" in committed

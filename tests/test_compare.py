@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from memo_runs import small_run
 
-from capsim.cli_memo import compare
-from capsim.compare import PAIRED, UNPAIRED, is_paired, kpi_comparison
+from capsim.analysis.compare import PAIRED, UNPAIRED, is_paired, kpi_comparison
+from capsim.cli.memo import compare
 
 LEVER = ("policy.reserve_margin=0.3",)
 
@@ -46,8 +46,7 @@ def test_compare_command_writes_outputs_and_refuses_to_overwrite(tmp_path: Path)
     out = tmp_path / "cmp"
     result = CliRunner().invoke(compare, [*runs, "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["compare.html", "compare.pptx",
-                                                     "compare.xlsx"]
+    assert sorted(p.name for p in out.iterdir()) == ["compare.html", "compare.pptx", "compare.xlsx"]
     page = (out / "compare.html").read_text(encoding="utf-8")
     assert "paired: per-replication differences" in page and "http" not in page
     again = CliRunner().invoke(compare, [*runs, "-o", str(out)])
@@ -58,8 +57,9 @@ def test_compare_command_writes_outputs_and_refuses_to_overwrite(tmp_path: Path)
 
 
 def test_compare_command_rejects_a_non_run(tmp_path: Path) -> None:
-    result = CliRunner().invoke(compare, [str(small_run()), str(tmp_path), "-o",
-                                          str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        compare, [str(small_run()), str(tmp_path), "-o", str(tmp_path / "out")]
+    )
     assert result.exit_code == 2 and "not a complete capsim run" in result.output
     assert "Traceback" not in result.output
 
@@ -85,10 +85,16 @@ def test_compare_refuses_an_output_that_is_contains_or_lies_inside_an_input(
     where: str, two_runs: tuple[Path, Path], tmp_path: Path
 ) -> None:
     first, second = two_runs
-    output = {"an_input": second, "the_inputs_folder": second.parent,
-              "inside_an_input": second / "cmp"}[where]
-    relation = {"an_input": "is", "the_inputs_folder": "contains",
-                "inside_an_input": "lies inside"}[where]
+    output = {
+        "an_input": second,
+        "the_inputs_folder": second.parent,
+        "inside_an_input": second / "cmp",
+    }[where]
+    relation = {
+        "an_input": "is",
+        "the_inputs_folder": "contains",
+        "inside_an_input": "lies inside",
+    }[where]
     before = _files(tmp_path)
     result = CliRunner().invoke(compare, [str(first), str(second), "-o", str(output), "--force"])
     assert result.exit_code == 3, result.output
@@ -106,6 +112,7 @@ def test_compare_refuses_a_damaged_run_naming_its_parts(
     result = CliRunner().invoke(compare, [str(first), str(second), "-o", str(out)])
     assert result.exit_code == 2, result.output
     assert f"{second} is damaged: kpis.parquet/part-00000.parquet (checksum mismatch)" in (
-        result.output)
+        result.output
+    )
     assert "capsim run --resume" in result.output
     assert not out.exists() and not list(tmp_path.glob(".*"))

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from capsim.dists import (
+from capsim.scenario.dists import (
     Z_P90,
     AnyDist,
     AtLeastOneDist,

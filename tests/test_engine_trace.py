@@ -50,8 +50,13 @@ def test_capex_is_booked_as_phases_energise() -> None:
 def test_small_deal_team_delays_the_second_deal() -> None:
     # Two deals launched at t=0 with one team member: the second starts sourcing only after
     # the first signs (sourcing + negotiation both use the team), so it signs at 10, not 5.
-    scenario = tiny(**{"policy.max_live_deals": 2, "deal_kinds.greenfield.size_mw": 60,
-                       "deal_kinds.greenfield.phase_mw": 60})
+    scenario = tiny(
+        **{
+            "policy.max_live_deals": 2,
+            "deal_kinds.greenfield.size_mw": 60,
+            "deal_kinds.greenfield.phase_mw": 60,
+        }
+    )
     trace = simulate(scenario, 0, trace=True).recorder.trace
     assert trace is not None
     signed = [(t, who) for t, what, who in trace if what == "signed"]
@@ -59,10 +64,12 @@ def test_small_deal_team_delays_the_second_deal() -> None:
 
 
 def test_headroom_upgrade_unblocks_a_request_that_did_not_fit() -> None:
-    scenario = tiny(**{
-        "regions.r1.grid.headroom_mw": 40,
-        "regions.r1.grid.upgrades": [{"name": "bank", "mw": 100, "month": 15}],
-    })
+    scenario = tiny(
+        **{
+            "regions.r1.grid.headroom_mw": 40,
+            "regions.r1.grid.upgrades": [{"name": "bank", "mw": 100, "month": 15}],
+        }
+    )
     trace = simulate(scenario, 0, trace=True).recorder.trace
     assert trace is not None
     assert (15, "headroom", "r1+100") in trace
@@ -71,11 +78,17 @@ def test_headroom_upgrade_unblocks_a_request_that_did_not_fit() -> None:
 
 
 def test_bridge_power_serves_a_built_site_until_the_grid_arrives() -> None:
-    scenario = tiny(**{
-        "regions.r1.grid.queue.works_months": 12,
-        "bridge": {"enabled": True, "max_mw_per_site": 30, "lead_time_months": 1,
-                   "premium_usd_per_mwh": 50},
-    })
+    scenario = tiny(
+        **{
+            "regions.r1.grid.queue.works_months": 12,
+            "bridge": {
+                "enabled": True,
+                "max_mw_per_site": 30,
+                "lead_time_months": 1,
+                "premium_usd_per_mwh": 50,
+            },
+        }
+    )
     result = simulate(scenario, 0, trace=True)
     trace = result.recorder.trace
     assert trace is not None
@@ -88,7 +101,8 @@ def test_bridge_power_serves_a_built_site_until_the_grid_arrives() -> None:
 
 
 def test_a_subnormal_colocation_supply_rate_adds_nothing_and_does_not_fail() -> None:
-    scenario = tiny(**{"regions.r1.colocation": {"available_mw": 10,
-                                                  "new_supply_mw_per_year": 5e-324}})
+    scenario = tiny(
+        **{"regions.r1.colocation": {"available_mw": 10, "new_supply_mw_per_year": 5e-324}}
+    )
     rows = simulate(scenario, 0).recorder.regions
     assert {row[-1] for row in rows} == {10.0}

@@ -25,9 +25,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
-from capsim import charts
-from capsim.cli import main
-from capsim.store import staging_dir
+from capsim.cli.main import main
+from capsim.report import charts
+from capsim.runs.store import staging_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = str(ROOT / "scenarios" / "minimal.yaml")
@@ -44,8 +44,11 @@ def cli(*args: str) -> Result:
 def assert_same_tables(first: Path, second: Path) -> None:
     """Both runs hold exactly the same rows in every table, and the same summary."""
     for table in TABLES:
-        pd.testing.assert_frame_equal(pd.read_parquet(first / f"{table}.parquet"),
-                                      pd.read_parquet(second / f"{table}.parquet"), obj=table)
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(first / f"{table}.parquet"),
+            pd.read_parquet(second / f"{table}.parquet"),
+            obj=table,
+        )
     assert (first / "summary.csv").read_text() == (second / "summary.csv").read_text()
     kpis = pd.read_parquet(second / "kpis.parquet")
     assert sorted(kpis["replication"]) == list(range(12))  # none lost, none twice
@@ -153,8 +156,11 @@ def test_disk_full_is_exit_3_and_leaves_the_earlier_run_untouched(
 
 
 def _spawn(out: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "capsim", "run", MINIMAL, *RUN, "-o", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "capsim", "run", MINIMAL, *RUN, "-o", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _chunks_saved(out: Path) -> int:
@@ -164,6 +170,7 @@ def _chunks_saved(out: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_kills_at_random_points_always_resume_to_the_same_result(
     reference: Path, tmp_path: Path
 ) -> None:
@@ -205,7 +212,9 @@ def _zero(part: Path) -> None:
 
 
 DAMAGE: dict[str, Callable[[Path], None]] = {
-    "truncated": _truncate, "zeroed": _zero, "deleted": Path.unlink,
+    "truncated": _truncate,
+    "zeroed": _zero,
+    "deleted": Path.unlink,
 }
 
 
@@ -229,8 +238,12 @@ def _interrupted_copy(reference: Path, folder: Path) -> Path:
 
 @pytest.mark.parametrize(
     ("state", "damage"),
-    [("interrupted", "truncated"), ("interrupted", "deleted"), ("complete", "zeroed"),
-     ("complete", "deleted")],
+    [
+        ("interrupted", "truncated"),
+        ("interrupted", "deleted"),
+        ("complete", "zeroed"),
+        ("complete", "deleted"),
+    ],
 )
 def test_damaged_part_is_detected_and_recomputed(
     state: str, damage: str, reference: Path, tmp_path: Path
@@ -295,8 +308,8 @@ def _drop_manifest_key(run: Path) -> None:
 
 
 def _executor_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    from capsim import runner
     from capsim.errors import UsageError
+    from capsim.runs import runner
 
     def fail(*_: Any, **__: Any) -> None:
         raise UsageError("cannot reach the Dask scheduler at tcp://127.0.0.1:1")
@@ -369,8 +382,14 @@ def test_run_from_a_deleted_working_directory_is_a_clear_error(
         (out / "kpis.parquet" / "part-00001.parquet").unlink()
         args = ["run", "--resume", str(out)]
     script = 'rmdir "$PWD" && exec "$@"'
-    result = subprocess.run(["sh", "-c", script, "sh", sys.executable, "-m", "capsim", *args],
-                            cwd=gone, capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        ["sh", "-c", script, "sh", sys.executable, "-m", "capsim", *args],
+        cwd=gone,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 3, result.stderr
     assert "Traceback" not in result.stderr
     assert "error: the current directory no longer exists" in result.stderr
@@ -390,15 +409,17 @@ def test_output_that_would_replace_the_working_directory_or_scenario_is_refused(
     shutil.copy(MINIMAL, scenario)
     (work / "notes.txt").write_text("keep me")
     monkeypatch.chdir(work)
-    output = {"cwd": ".", "parent": "..", "scenario_folder": str(scenarios),
-              "scenario_file": str(scenario)}[where]
-    before = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*")
-              if p.is_file()}
+    output = {
+        "cwd": ".",
+        "parent": "..",
+        "scenario_folder": str(scenarios),
+        "scenario_file": str(scenario),
+    }[where]
+    before = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     result = cli("run", str(scenario), *RUN, "-o", output, "--force")
     assert_output_error(result)
     assert "choose" in result.stderr.lower()
-    after = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*")
-             if p.is_file()}
+    after = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     assert after == before
 
 
@@ -420,10 +441,21 @@ DAMAGED_PROGRESS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "chunk_not_an_object": lambda p: {**p, "chunks": {"0": 3}},
     "events_negative": lambda p: {**p, "chunks": {"0": {**p["chunks"]["0"], "events": -1}}},
     "parts_missing": lambda p: {**p, "chunks": {"0": {"events": 1}}},
-    "part_path_elsewhere": lambda p: {**p, "chunks": {"0": {"events": 1, "parts": {
-        "kpis": {"path": "../../etc/passwd", "sha256": "0" * 64}}}}},
-    "part_checksum_text": lambda p: {**p, "chunks": {"0": {"events": 1, "parts": {
-        "kpis": {"path": "kpis.parquet/part-00000.parquet", "sha256": 5}}}}},
+    "part_path_elsewhere": lambda p: {
+        **p,
+        "chunks": {
+            "0": {"events": 1, "parts": {"kpis": {"path": "../../etc/passwd", "sha256": "0" * 64}}}
+        },
+    },
+    "part_checksum_text": lambda p: {
+        **p,
+        "chunks": {
+            "0": {
+                "events": 1,
+                "parts": {"kpis": {"path": "kpis.parquet/part-00000.parquet", "sha256": 5}},
+            }
+        },
+    },
     "tolerance_negative": lambda p: {**p, "until_converged": -1},
 }
 
@@ -436,15 +468,13 @@ def test_every_shape_of_damaged_progress_file_is_a_clear_error(
     path = staging_dir(out) / "progress.json"
     damaged = DAMAGED_PROGRESS[shape](json.loads(path.read_text()))
     path.write_text(damaged if isinstance(damaged, str) else json.dumps(damaged))
-    before = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*")
-              if p.is_file()}
+    before = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     result = cli("run", "--resume", str(out))
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert result.stderr.startswith(f"error: cannot read {path}: ")
     assert "the run directory is damaged" in result.stderr
-    after = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*")
-             if p.is_file()}
+    after = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     assert after == before
 
 
@@ -473,10 +503,14 @@ def test_staging_that_saved_no_chunk_does_not_block_the_path(
 
 
 RESUME_OPTIONS = {
-    "replications": ["-n", "5"], "seed": ["--seed", "3"],
-    "set": ["--set", "policy.reserve_margin=0.3"], "force": ["--force"],
-    "output": ["-o", "elsewhere"], "chunk_size": ["--chunk-size", "3"],
-    "until_converged": ["--until-converged", "0.1"], "scenario": [MINIMAL],
+    "replications": ["-n", "5"],
+    "seed": ["--seed", "3"],
+    "set": ["--set", "policy.reserve_margin=0.3"],
+    "force": ["--force"],
+    "output": ["-o", "elsewhere"],
+    "chunk_size": ["--chunk-size", "3"],
+    "until_converged": ["--until-converged", "0.1"],
+    "scenario": [MINIMAL],
 }
 
 
@@ -485,20 +519,17 @@ def test_options_given_with_resume_are_refused(
     option: str, reference: Path, tmp_path: Path
 ) -> None:
     out = _interrupted_copy(reference, tmp_path)
-    before = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*")
-              if p.is_file()}
+    before = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     result = cli("run", "--resume", str(out), *RESUME_OPTIONS[option])
     assert result.exit_code == 2, result.output
     assert "cannot be combined with --resume" in result.stderr
     assert "Traceback" not in result.output
-    after = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*")
-             if p.is_file()}
+    after = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     assert after == before
 
 
 def test_every_option_given_with_resume_is_named(reference: Path, tmp_path: Path) -> None:
     out = _interrupted_copy(reference, tmp_path)
-    result = cli("run", "--resume", str(out), "-n", "5", "--seed", "3", "--force",
-                 "--workers", "1")
+    result = cli("run", "--resume", str(out), "-n", "5", "--seed", "3", "--force", "--workers", "1")
     assert result.exit_code == 2, result.output
     assert "error: -n, --seed, --force cannot be combined with --resume" in result.stderr

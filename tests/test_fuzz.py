@@ -26,13 +26,13 @@ from fuzz_support import valid_scenarios
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capsim.cli import main
+from capsim.cli.main import main
 from capsim.errors import ScenarioError
-from capsim.loader import load_scenario
 from capsim.model.world import simulate
-from capsim.results import frames
-from capsim.scenario import Scenario
-from capsim.yamlio import PathKey, load_yaml
+from capsim.runs.tables import frames
+from capsim.scenario.loader import load_scenario
+from capsim.scenario.schema import Scenario
+from capsim.scenario.yamlio import PathKey, load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "scenarios").glob("*.yaml"))
@@ -43,8 +43,11 @@ FUZZ = settings(
     max_examples=30,
     deadline=None,
     derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
 )
 
 
@@ -106,6 +109,7 @@ def run_briefly(scenario: Scenario, replications: int = 1) -> dict[str, Any]:
 # --- random valid scenarios ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=valid_scenarios())
 def test_random_valid_scenario_validates_and_runs(data: dict[str, Any], tmp_path: Path) -> None:
@@ -118,6 +122,7 @@ def test_random_valid_scenario_validates_and_runs(data: dict[str, Any], tmp_path
         run_briefly(scenario, scenario.replications)
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=4)
 @given(data=valid_scenarios())
 def test_random_valid_scenario_runs_through_the_cli(data: dict[str, Any], tmp_path: Path) -> None:
@@ -133,10 +138,39 @@ def test_random_valid_scenario_runs_through_the_cli(data: dict[str, Any], tmp_pa
 # --- mutations of the example scenarios ----------------------------------------------------------
 
 EXTREMES: list[Any] = [
-    1e308, -1e308, 1.7976931348623157e308, 5e-324, -5e-324, math.inf, -math.inf, math.nan,
-    2**64, -(2**63), 10**30, -1, 0, 0.0, -0.0, None, True, False, "", "x" * 5000,
-    "\u202eevil", "𝔰𝔠𝔢𝔫𝔞𝔯𝔦𝔬", "ｆｕｌｌｗｉｄｔｈ", "\u0000", "\ufeff", "🙂" * 10, "2026-13",
-    "../../etc/passwd", "!!python/object:os.system", "\x1b[2J", "a\u2028b", [], {},
+    1e308,
+    -1e308,
+    1.7976931348623157e308,
+    5e-324,
+    -5e-324,
+    math.inf,
+    -math.inf,
+    math.nan,
+    2**64,
+    -(2**63),
+    10**30,
+    -1,
+    0,
+    0.0,
+    -0.0,
+    None,
+    True,
+    False,
+    "",
+    "x" * 5000,
+    "\u202eevil",
+    "𝔰𝔠𝔢𝔫𝔞𝔯𝔦𝔬",
+    "ｆｕｌｌｗｉｄｔｈ",
+    "\u0000",
+    "\ufeff",
+    "🙂" * 10,
+    "2026-13",
+    "../../etc/passwd",
+    "!!python/object:os.system",
+    "\x1b[2J",
+    "a\u2028b",
+    [],
+    {},
     [0] * 1_500,
     {"dist": "lognormal", "median": 1e308, "p90": 1e308},
     {"dist": "choice", "values": [1, 2], "weights": [1e308, 1e308]},
@@ -166,8 +200,11 @@ odd_values = st.one_of(
 def paths_of(node: Any, prefix: PathKey = ()) -> list[PathKey]:
     """Every path in the data, containers and leaves, the root excluded."""
     found: list[PathKey] = []
-    children = node.items() if isinstance(node, dict) else (
-        enumerate(node) if isinstance(node, list) else [])
+    children = (
+        node.items()
+        if isinstance(node, dict)
+        else (enumerate(node) if isinstance(node, list) else [])
+    )
     for key, child in children:
         found.append((*prefix, key))
         found += paths_of(child, (*prefix, key))
@@ -214,6 +251,7 @@ def examples_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 @settings(FUZZ, max_examples=40)
 @given(case=mutated_examples())
 def test_mutated_example_validates_or_fails_cleanly(
@@ -245,11 +283,17 @@ HEAVY = [
     ("overrides", "field", "words"),
     [
         ([HEAVY[0]], "policy.review_months", "at most 2,400"),
-        ([HEAVY[1], "regions.au_nsw.grid.queue.cluster_window_months=0.001"],
-         "regions.au_nsw.grid.queue.cluster_window_months", "cluster window"),
+        (
+            [HEAVY[1], "regions.au_nsw.grid.queue.cluster_window_months=0.001"],
+            "regions.au_nsw.grid.queue.cluster_window_months",
+            "cluster window",
+        ),
         ([HEAVY[2]], "regions.au_nsw.grid.competitors.arrivals_per_year", "80,000 grid requests"),
-        ([HEAVY[3], "regions.au_nsw.grid.competitors.arrivals_per_year=1500"],
-         "regions.au_nsw.grid.competitors.arrivals_per_year", "22,000 grid requests"),
+        (
+            [HEAVY[3], "regions.au_nsw.grid.competitors.arrivals_per_year=1500"],
+            "regions.au_nsw.grid.competitors.arrivals_per_year",
+            "22,000 grid requests",
+        ),
         ([HEAVY[4]], "equipment.transformer.other_orders_per_year", "800,000 equipment orders"),
     ],
     ids=["reviews", "cluster_windows", "competitor_arrivals", "initial_requests", "other_orders"],
@@ -261,29 +305,40 @@ def test_workload_that_would_hang_a_run_is_refused_with_the_field(
     with time_limit(5):
         result = cli("validate", str(MINIMAL), *args)
     assert_clean_refusal(result, "--set")
-    assert any(field in line and words in line for line in result.stderr.splitlines()), \
+    assert any(field in line and words in line for line in result.stderr.splitlines()), (
         result.stderr
+    )
 
 
 EXTREME_BUT_RUNNABLE = {
     "huge_growth": ["demand.growth.annual_growth=1e10", "end=2075-12"],
     "huge_demand": ["demand.it_mw_start=1e308", "demand.pue=3"],
     "huge_deals": ["deal_kinds.greenfield.size_mw=1e308", "deal_kinds.greenfield.phase_mw=1e308"],
-    "deal_larger_than_int64_units": ["deal_kinds.greenfield.size_mw=1e25",
-                                     "deal_kinds.greenfield.phase_mw=1e25"],
+    "deal_larger_than_int64_units": [
+        "deal_kinds.greenfield.size_mw=1e25",
+        "deal_kinds.greenfield.phase_mw=1e25",
+    ],
     "heavy_tailed_deal_tiny_phase": [
         "deal_kinds.greenfield.size_mw={dist: lognormal, median: 100, p90: 1e9}",
-        "deal_kinds.greenfield.phase_mw=0.001", "deal_kinds.greenfield.months_between_phases=0"],
+        "deal_kinds.greenfield.phase_mw=0.001",
+        "deal_kinds.greenfield.months_between_phases=0",
+    ],
     "tiny_factory": ["equipment.transformer.units_per_year=1e-300"],
     "many_study_slots": ["regions.au_nsw.grid.queue.study_slots=10000"],
-    "steep_logistic": ["demand.it_mw_start=1e-300",
-                       "demand.growth={model: logistic, ceiling_it_mw: 1e308, "
-                       "steepness_per_year: 1000}"],
-    "huge_money": ["deal_kinds.greenfield.capex_usd_per_mw=1e308",
-                   "money.unserved_usd_per_mw_month=1e308"],
+    "steep_logistic": [
+        "demand.it_mw_start=1e-300",
+        "demand.growth={model: logistic, ceiling_it_mw: 1e308, steepness_per_year: 1000}",
+    ],
+    "huge_money": [
+        "deal_kinds.greenfield.capex_usd_per_mw=1e308",
+        "money.unserved_usd_per_mw_month=1e308",
+    ],
     "huge_headroom": ["regions.au_nsw.grid.headroom_mw=1e308", "regions.au_nsw.existing_mw=1e308"],
-    "all_limits_at_once": ["policy.review_months=0.25", "end=2075-12",
-                           "regions.au_nsw.grid.competitors.arrivals_per_year=300"],
+    "all_limits_at_once": [
+        "policy.review_months=0.25",
+        "end=2075-12",
+        "regions.au_nsw.grid.competitors.arrivals_per_year=300",
+    ],
 }
 
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from capsim.loader import load_scenario
 from capsim.model.world import simulate
-from capsim.results import frames
+from capsim.runs.tables import frames
+from capsim.scenario.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).parent / "golden_tables.json"

@@ -18,14 +18,14 @@ import yaml
 from click.testing import CliRunner
 from hypothesis import settings
 
-from capsim import loader
-from capsim.checks import MAX_LAUNCHED_DEALS
-from capsim.cli import main
+from capsim.cli.main import main
 from capsim.errors import EXIT_BAD_INPUT, Problem, ScenarioError
-from capsim.loader import load_scenario, load_stored_scenario, scenario_to_data
-from capsim.scenario import Scenario
-from capsim.schema_json import scenario_json_schema
-from capsim.yamlio import (
+from capsim.scenario import loader
+from capsim.scenario.checks import MAX_LAUNCHED_DEALS
+from capsim.scenario.json_schema import scenario_json_schema
+from capsim.scenario.loader import load_scenario, load_stored_scenario, scenario_to_data
+from capsim.scenario.schema import Scenario
+from capsim.scenario.yamlio import (
     MAX_DEPTH,
     MAX_FILE_BYTES,
     MAX_STORED_BYTES,
@@ -78,6 +78,7 @@ def test_stored_scenario_with_text_that_looks_like_a_number_reads_back(
     assert yaml.safe_load(stored.read_text(encoding="utf-8"))["description"] == text
 
 
+@pytest.mark.slow
 def test_stored_scenario_larger_than_a_scenario_file_reads_back(tmp_path: Path) -> None:
     # 90,000 samples written compactly in a flow list: under 1 MiB as written, but the block
     # layout of the stored copy takes about 13 bytes a sample
@@ -101,8 +102,9 @@ def test_resolved_scenario_that_could_not_be_stored_and_read_back_is_refused(
     while pending:
         item = pending.pop()
         values += 1
-        pending.extend(item.values() if isinstance(item, dict) else item if isinstance(item, list)
-                       else [])
+        pending.extend(
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else []
+        )
     monkeypatch.setattr(loader, "MAX_RESOLVED_VALUES", values - 1)
     [problem] = problems_of(MINIMAL)
     assert problem.file == str(MINIMAL)
@@ -160,8 +162,11 @@ def test_text_fields_set_on_the_command_line_stay_text() -> None:
 def test_numbers_in_yaml_1_2_spellings_stay_numbers(
     written: str, value: float, tmp_path: Path
 ) -> None:
-    path = minimal_with(tmp_path, "money:\n  unserved_usd_per_mw_month: 250000",
-                        f"money:\n  unserved_usd_per_mw_month: {written}")
+    path = minimal_with(
+        tmp_path,
+        "money:\n  unserved_usd_per_mw_month: 250000",
+        f"money:\n  unserved_usd_per_mw_month: {written}",
+    )
     assert load_scenario(path).money.unserved_usd_per_mw_month == value
     fixed = minimal_with(tmp_path, "max_live_deals: 6", f"max_live_deals: {written}", "b.yaml")
     if isinstance(value, int) and value <= 100:
@@ -198,21 +203,26 @@ def test_octal_and_base_60_numbers_are_refused_where_a_number_is_wanted(
     assert problems_of(path) == [Problem(str(path), 59, 19, "policy.max_live_deals", message)]
     [problem] = problems_of(MINIMAL, (f"policy.max_live_deals={written}",))
     assert (problem.file, problem.path, problem.message) == (
-        f"--set policy.max_live_deals={written}", "policy.max_live_deals", message
+        f"--set policy.max_live_deals={written}",
+        "policy.max_live_deals",
+        message,
     )
 
 
 def test_octal_and_base_60_spellings_are_text_where_text_is_wanted(tmp_path: Path) -> None:
     path = minimal_with(tmp_path, "name: minimal", "name: '014'")
-    path.write_text(path.read_text(encoding="utf-8").replace(
-        "description: One", "description: 1:30\n# One"), encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("description: One", "description: 1:30\n# One"),
+        encoding="utf-8",
+    )
     scenario = load_scenario(path)
     assert (scenario.name, scenario.description) == ("014", "1:30")
 
 
 def test_two_merge_keys_in_a_scenario_mapping_are_refused(tmp_path: Path) -> None:
-    path = minimal_with(tmp_path, "policy:\n", "policy:\n  <<: {review_months: 6}\n"
-                        "  <<: {lookahead_months: 24}\n")
+    path = minimal_with(
+        tmp_path, "policy:\n", "policy:\n  <<: {review_months: 6}\n  <<: {lookahead_months: 24}\n"
+    )
     [problem] = problems_of(path)
     assert (problem.line, problem.column, problem.path) == (55, 3, "policy")
     assert problem.message.startswith("second '<<' merge key in one mapping")
@@ -226,8 +236,12 @@ def test_extends_through_a_link_back_to_the_file_is_a_cycle(tmp_path: Path) -> N
     child.write_text("extends: link.yaml\nname: a\n", encoding="utf-8")
     (tmp_path / "link.yaml").symlink_to("a.yaml")
     [problem] = problems_of(child)
-    assert (problem.file, problem.line, problem.column, problem.path) == (str(child), 1, 10,
-                                                                          "extends")
+    assert (problem.file, problem.line, problem.column, problem.path) == (
+        str(child),
+        1,
+        10,
+        "extends",
+    )
     assert problem.message == "extends cycle: a.yaml -> link.yaml (a.yaml)"
 
 
@@ -240,8 +254,7 @@ def test_extends_of_a_symbolic_link_loop_is_a_located_error(
     child = tmp_path / "child.yaml"
     child.write_text(f"name: child\nextends: {links[0]}\n", encoding="utf-8")
     assert problems_of(child) == [
-        Problem(str(child), 2, 10, "extends",
-                f"base scenario {links[0]!r} is a symbolic link loop")
+        Problem(str(child), 2, 10, "extends", f"base scenario {links[0]!r} is a symbolic link loop")
     ]
 
 
@@ -257,8 +270,15 @@ def test_validating_a_symbolic_link_loop_is_a_clear_error(tmp_path: Path) -> Non
 # --- months outside what the outputs can hold ---------------------------------------------------
 
 
-@pytest.mark.parametrize(("start", "end"), [("9999-01", "9999-12"), ("0000-01", "0000-06"),
-                                            ("0001-01", "2030-01"), ("2190-01", "2201-01")])
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("9999-01", "9999-12"),
+        ("0000-01", "0000-06"),
+        ("0001-01", "2030-01"),
+        ("2190-01", "2201-01"),
+    ],
+)
 def test_months_outside_the_supported_range_are_refused_before_running(
     start: str, end: str, tmp_path: Path
 ) -> None:
@@ -285,30 +305,46 @@ def test_months_at_the_edges_of_the_supported_range_validate(tmp_path: Path) -> 
 
 
 def test_policy_that_could_launch_millions_of_deals_is_refused(tmp_path: Path) -> None:
-    overrides = ("policy.max_live_deals=10000", "policy.review_months=0.04",
-                 "deal_kinds.greenfield.stages=[{name: s, months: 0, success: 0}]")
+    overrides = (
+        "policy.max_live_deals=10000",
+        "policy.review_months=0.04",
+        "deal_kinds.greenfield.stages=[{name: s, months: 0, success: 0}]",
+    )
     started = time.perf_counter()
     [problem] = problems_of(MINIMAL, overrides)
     assert time.perf_counter() - started < 2
-    assert (problem.file, problem.path) == ("--set policy.max_live_deals=10000",
-                                            "policy.max_live_deals")
+    assert (problem.file, problem.path) == (
+        "--set policy.max_live_deals=10000",
+        "policy.max_live_deals",
+    )
     assert problem.message.startswith(
         "the policy could launch up to 24,000,000 deals per replication (10,000 live deals, each "
         "slot refilled up to 2,400 times over 96 months"
     )
-    assert problem.message.endswith(f"expected at most {MAX_LAUNCHED_DEALS:,}: lower "
-                                    "max_live_deals, review less often, or lengthen the shortest "
-                                    "stage durations")
+    assert problem.message.endswith(
+        f"expected at most {MAX_LAUNCHED_DEALS:,}: lower "
+        "max_live_deals, review less often, or lengthen the shortest "
+        "stage durations"
+    )
 
 
 def test_long_stages_bound_the_deals_a_large_pipeline_can_launch() -> None:
     # 1,000 slots, but a deal stays at least 12 months: 9 launches per slot over 96 months;
     # with a first stage of 1 month, a slot can be refilled at each of the 96 monthly reviews
-    overrides = ["policy.max_live_deals=1000", "policy.review_months=1",
-                 "deal_kinds.greenfield.stages=[{name: s, months: 12, success: 0.5}]"]
+    overrides = [
+        "policy.max_live_deals=1000",
+        "policy.review_months=1",
+        "deal_kinds.greenfield.stages=[{name: s, months: 12, success: 0.5}]",
+    ]
     assert load_scenario(MINIMAL, overrides).policy.max_live_deals == 1000
-    [problem] = problems_of(MINIMAL, ("policy.max_live_deals=1000", "policy.review_months=1",
-                                      "deal_kinds.greenfield.stages[0].months=1"))
+    [problem] = problems_of(
+        MINIMAL,
+        (
+            "policy.max_live_deals=1000",
+            "policy.review_months=1",
+            "deal_kinds.greenfield.stages[0].months=1",
+        ),
+    )
     assert "up to 96,000 deals" in problem.message
 
 
@@ -386,11 +422,16 @@ def test_policy_with_some_pairing_that_fits_is_valid() -> None:
     both = load_scenario(MINIMAL, [COLOCATION, weights])
     assert both.policy.kind_weights == {"colocation": 1, "greenfield": 1}
     # only colocation, and only a region-bound region has a colocation market
-    bound = load_scenario(MINIMAL, [
-        COLOCATION, SECOND_REGION, "policy.kind_weights={colocation: 1}",
-        "policy.region_weights={au_nsw: 1, au_vic: 0}",
-        "demand.region_bound=[{region: au_vic, share: 0.2}]",
-    ])
+    bound = load_scenario(
+        MINIMAL,
+        [
+            COLOCATION,
+            SECOND_REGION,
+            "policy.kind_weights={colocation: 1}",
+            "policy.region_weights={au_nsw: 1, au_vic: 0}",
+            "demand.region_bound=[{region: au_vic, share: 0.2}]",
+        ],
+    )
     assert bound.policy.region_weights["au_vic"] == 0
 
 

@@ -13,16 +13,18 @@ import math
 from typing import Any
 
 import pandas as pd
+import pytest
 from fuzz_support import valid_scenarios
 from hypothesis import HealthCheck, given, settings
 
 from capsim.model.monitor import monitor_process
 from capsim.model.world import ReplicationResult, build_world, flush
-from capsim.results import frames
-from capsim.scenario import Scenario
+from capsim.runs.tables import frames
+from capsim.scenario.schema import Scenario
 
-INVARIANT = settings(max_examples=30, deadline=None, derandomize=True,
-                     suppress_health_check=[HealthCheck.too_slow])
+INVARIANT = settings(
+    max_examples=30, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 MAX_STEPS = 300_000
 TOL = 1e-6
 
@@ -58,6 +60,7 @@ def _ordered(values: list[Any]) -> bool:
     return all(a <= b + TOL for a, b in itertools.pairwise(present))
 
 
+@pytest.mark.slow
 @INVARIANT
 @given(data=valid_scenarios())
 def test_model_invariants_hold_during_and_after_a_run(data: dict[str, Any]) -> None:
@@ -73,8 +76,14 @@ def test_model_invariants_hold_during_and_after_a_run(data: dict[str, Any]) -> N
     assert ((deals["energized_mw"] >= 0) & (deals["energized_mw"] <= deals["mw"] + TOL)).all()
     for row in deals.to_dict("records"):
         stages = [s.name for s in scenario.deal_kinds[row["kind"]].stages]
-        months = [row["launched"], *(row[f"entered_{s}"] for s in stages), row["signed"],
-                  row["entered_construction"], row["first_power"], row["full_power"]]
+        months = [
+            row["launched"],
+            *(row[f"entered_{s}"] for s in stages),
+            row["signed"],
+            row["entered_construction"],
+            row["first_power"],
+            row["full_power"],
+        ]
         assert _ordered(months), row
         if not pd.isna(row["full_power"]):
             assert row["energized_mw"] >= row["mw"] - TOL, row
@@ -83,8 +92,13 @@ def test_model_invariants_hold_during_and_after_a_run(data: dict[str, Any]) -> N
 
     queue = tables["queue"]
     for row in queue.to_dict("records"):
-        steps = [row["arrived"], row["study_start"], row["study_end"], row["headroom_granted"],
-                 row["connected"]]
+        steps = [
+            row["arrived"],
+            row["study_start"],
+            row["study_end"],
+            row["headroom_granted"],
+            row["connected"],
+        ]
         assert _ordered(steps), row
         connected, withdrawn = not pd.isna(row["connected"]), not pd.isna(row["withdrawn"])
         assert not (connected and withdrawn), row

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from capsim.cli import main
-from capsim.dists import Fixed, LogNormal, Pert, Uniform
+from capsim.cli.main import main
 from capsim.errors import EXIT_BAD_INPUT, ScenarioError
-from capsim.loader import load_scenario, resolve_file
-from capsim.scenario import DemandShock, HeadroomUpgrade, LogisticGrowth
+from capsim.scenario.dists import Fixed, LogNormal, Pert, Uniform
+from capsim.scenario.loader import load_scenario, resolve_file
+from capsim.scenario.schema import DemandShock, HeadroomUpgrade, LogisticGrowth
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = ROOT / "scenarios" / "minimal.yaml"

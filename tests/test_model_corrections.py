@@ -17,12 +17,12 @@ import pandas as pd
 import pytest
 from tiny import TINY, changed, tiny
 
-from capsim.loader import load_scenario
 from capsim.model.monitor import HOURS_PER_MONTH
+from capsim.model.records import DEAL_COLUMNS, QUEUE_COLUMNS, REGION_COLUMNS, TIMESERIES_COLUMNS
 from capsim.model.world import simulate
-from capsim.records import DEAL_COLUMNS, QUEUE_COLUMNS, REGION_COLUMNS, TIMESERIES_COLUMNS
-from capsim.results import frames, summarize
-from capsim.scenario import Scenario
+from capsim.runs.tables import frames, summarize
+from capsim.scenario.loader import load_scenario
+from capsim.scenario.schema import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,13 +50,19 @@ def _deals(result: Any) -> pd.DataFrame:
 def _stranding_bridge_scenario() -> Scenario:
     # One deal (a single review): its request never gets headroom and withdraws at a random
     # month (mean 12 months); the site is built at month 10 (phase 0), its bridge needs 2 months.
-    return tiny(**{
-        "policy.review_months": 120,
-        "regions.r1.grid.headroom_mw": 0,
-        "regions.r1.grid.queue.withdrawal_per_year": 1.0,
-        "bridge": {"enabled": True, "max_mw_per_site": 1000, "lead_time_months": 2,
-                   "premium_usd_per_mwh": 50},
-    })
+    return tiny(
+        **{
+            "policy.review_months": 120,
+            "regions.r1.grid.headroom_mw": 0,
+            "regions.r1.grid.queue.withdrawal_per_year": 1.0,
+            "bridge": {
+                "enabled": True,
+                "max_mw_per_site": 1000,
+                "lead_time_months": 2,
+                "premium_usd_per_mwh": 50,
+            },
+        }
+    )
 
 
 def test_bridge_is_off_from_the_month_a_stranded_sites_request_withdraws() -> None:
@@ -102,8 +108,10 @@ def test_competitors_are_identical_whatever_our_policy_does() -> None:
     first, second = (_queue(simulate(s, 3)) for s in (base, bolder))
     assert (first["applicant"] == "own").sum() != (second["applicant"] == "own").sum()
     columns = ["region", "mw", "arrived"]
-    theirs = [t[t["applicant"] == "background"].sort_values(["region", "arrived"])
-              for t in (first, second)]
+    theirs = [
+        t[t["applicant"] == "background"].sort_values(["region", "arrived"])
+        for t in (first, second)
+    ]
     assert len(theirs[0]) > 100
     pd.testing.assert_frame_equal(
         theirs[0][columns].reset_index(drop=True), theirs[1][columns].reset_index(drop=True)
@@ -113,8 +121,11 @@ def test_competitors_are_identical_whatever_our_policy_does() -> None:
     merged = theirs[0].merge(theirs[1], on=["region", "arrived", "mw"], suffixes=("_a", "_b"))
     assert len(merged) == len(theirs[0])
     studied = merged[merged["study_end_a"].notna() & merged["study_end_b"].notna()]
-    serial = studied[studied["region"].isin(
-        [n for n, r in base.regions.items() if r.grid.queue.mode == "serial"])]
+    serial = studied[
+        studied["region"].isin(
+            [n for n, r in base.regions.items() if r.grid.queue.mode == "serial"]
+        )
+    ]
     assert len(serial) > 20
     pd.testing.assert_series_equal(
         (serial["study_end_a"] - serial["study_start_a"]).reset_index(drop=True),
@@ -129,11 +140,16 @@ def test_competitors_are_identical_whatever_our_policy_does() -> None:
 def test_a_deals_durations_do_not_depend_on_deals_launched_after_it() -> None:
     # Random stage lengths and fates; one more live deal allowed: the first deal's durations and
     # fate stay the same, although the second deal draws its own in between.
-    stages = [{"name": "sourcing", "months": {"dist": "exponential", "mean": 2}, "success": 0.9},
-              {"name": "negotiation", "months": {"dist": "exponential", "mean": 3},
-               "success": 0.9}]
-    common = {"deal_team.size": 5, "build.crews": 10, "deal_kinds.greenfield.stages": stages,
-              "build.construction_months": {"dist": "uniform", "min": 3, "max": 6}}
+    stages = [
+        {"name": "sourcing", "months": {"dist": "exponential", "mean": 2}, "success": 0.9},
+        {"name": "negotiation", "months": {"dist": "exponential", "mean": 3}, "success": 0.9},
+    ]
+    common = {
+        "deal_team.size": 5,
+        "build.crews": 10,
+        "deal_kinds.greenfield.stages": stages,
+        "build.construction_months": {"dist": "uniform", "min": 3, "max": 6},
+    }
     for replication in range(5):
         one = simulate(tiny(**common), replication)
         two = simulate(tiny(**common, **{"policy.max_live_deals": 3}), replication)
@@ -142,8 +158,8 @@ def test_a_deals_durations_do_not_depend_on_deals_launched_after_it() -> None:
         assert first["stage_months"] == again["stage_months"]
         assert first["outcome"] == again["outcome"]
         assert first["signed"] == again["signed"] or (
-            pd.isna(first["signed"]) and pd.isna(again["signed"]))
-
+            pd.isna(first["signed"]) and pd.isna(again["signed"])
+        )
 
 
 # --- energy is paid where it is served --------------------------------------------------------
@@ -185,8 +201,10 @@ def test_free_demand_is_spread_over_spare_capacity_in_proportion() -> None:
 
 
 def _in_flight(*deals: tuple[str, str, float]) -> list[dict[str, Any]]:
-    return [{"id": i, "kind": "greenfield", "region": r, "mw": mw, "stage": "signed"}
-            for i, r, mw in deals]
+    return [
+        {"id": i, "kind": "greenfield", "region": r, "mw": mw, "stage": "signed"}
+        for i, r, mw in deals
+    ]
 
 
 def test_a_stranded_site_gives_its_crew_to_the_next_site_at_once() -> None:
@@ -248,8 +266,7 @@ def test_a_region_without_a_fitting_kind_is_skipped_not_the_whole_review() -> No
     data = _two_regions()
     data["regions"]["r1"]["colocation"] = {"available_mw": 10_000}
     kind = data["deal_kinds"]["greenfield"]
-    kind.update(uses_colocation=True, needs_build=False, needs_grid=False, size_mw=10,
-                phase_mw=10)
+    kind.update(uses_colocation=True, needs_build=False, needs_grid=False, size_mw=10, phase_mw=10)
     data["deal_kinds"] = {"colocation": kind}
     data["equipment"] = {}
     data["deal_team"]["size"] = 50
@@ -320,10 +337,12 @@ def test_first_fit_headroom_serves_whoever_fits() -> None:
 def test_logistic_demand_with_a_ceiling_far_below_the_start_never_divides_by_zero() -> None:
     # ceiling / start underflows to zero; the old form C / (1 + (C/s - 1) d) divided by zero at
     # the start month. The curve starts at s and falls towards C.
-    scenario = tiny(**{
-        "demand.it_mw_start": 1e300,
-        "demand.growth": {"model": "logistic", "ceiling_it_mw": 1e-20, "steepness_per_year": 1},
-    })
+    scenario = tiny(
+        **{
+            "demand.it_mw_start": 1e300,
+            "demand.growth": {"model": "logistic", "ceiling_it_mw": 1e-20, "steepness_per_year": 1},
+        }
+    )
     rows = simulate(scenario, 0).recorder.timeseries
     demand = [row[TIMESERIES_COLUMNS.index("demand_mw")] for row in rows]
     assert demand[0] < 1e300

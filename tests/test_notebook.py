@@ -11,6 +11,8 @@ import pytest
 from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from nbclient import NotebookClient
 
+pytestmark = pytest.mark.slow  # real processes and clusters
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 WALKTHROUGH = ROOT / "notebooks/apac_walkthrough.ipynb"
@@ -52,11 +54,16 @@ def test_walkthrough_runs_top_to_bottom(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "share/jupyter"))
     notebook = nbformat.read(WALKTHROUGH, as_version=4)
     kernel = _python3_kernel(tmp_path)
-    client = NotebookClient(notebook, timeout=300, kernel_name=kernel,
-                            resources={"metadata": {"path": str(WALKTHROUGH.parent)}})
+    client = NotebookClient(
+        notebook,
+        timeout=300,
+        kernel_name=kernel,
+        resources={"metadata": {"path": str(WALKTHROUGH.parent)}},
+    )
     client.execute()
-    outputs = [output for cell in notebook.cells if cell.cell_type == "code"
-               for output in cell.outputs]
+    outputs = [
+        output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
+    ]
     assert not [o for o in outputs if o.output_type == "error"]
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 2
     text = "".join(o.get("text", "") for o in outputs)

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 from tiny import queue_only
 
+from capsim.model.records import QUEUE_COLUMNS
 from capsim.model.world import simulate
-from capsim.records import QUEUE_COLUMNS
 
 ARRIVALS_PER_YEAR = 24.0  # lambda = 2 per month
 STUDY_MEAN_MONTHS = 1.5  # mu = 2/3 per month
@@ -27,12 +27,17 @@ def erlang_c_wait_months(arrivals_per_month: float, service_months: float, serve
 
 
 def _mmc_requests(replications: int) -> list[pd.DataFrame]:
-    scenario = queue_only(**{
-        "end": "2045-12",
-        "regions.r1.grid.queue.study_slots": SLOTS,
-        "regions.r1.grid.queue.study_months": {"dist": "exponential", "mean": STUDY_MEAN_MONTHS},
-        "regions.r1.grid.competitors.arrivals_per_year": ARRIVALS_PER_YEAR,
-    })
+    scenario = queue_only(
+        **{
+            "end": "2045-12",
+            "regions.r1.grid.queue.study_slots": SLOTS,
+            "regions.r1.grid.queue.study_months": {
+                "dist": "exponential",
+                "mean": STUDY_MEAN_MONTHS,
+            },
+            "regions.r1.grid.competitors.arrivals_per_year": ARRIVALS_PER_YEAR,
+        }
+    )
     assert scenario.horizon_months == HORIZON_MONTHS
     tables = []
     for rep in range(replications):
@@ -49,8 +54,10 @@ def test_erlang_c_formula_matches_a_textbook_value() -> None:
 def test_serial_study_wait_matches_erlang_c_within_confidence_interval() -> None:
     waits = []
     for table in _mmc_requests(50):
-        steady = table[(table["arrived"] >= WARMUP_MONTHS)
-                       & (table["arrived"] < HORIZON_MONTHS - WARMUP_MONTHS)]
+        steady = table[
+            (table["arrived"] >= WARMUP_MONTHS)
+            & (table["arrived"] < HORIZON_MONTHS - WARMUP_MONTHS)
+        ]
         assert steady["study_start"].notna().all()
         waits.append(float((steady["study_start"] - steady["arrived"]).mean()))
     mean = float(np.mean(waits))
@@ -84,13 +91,15 @@ def test_littles_law_holds_for_requests_waiting_for_a_study() -> None:
 
 
 def test_cluster_mode_studies_each_window_together() -> None:
-    scenario = queue_only(**{
-        "regions.r1.grid.queue.mode": "cluster",
-        "regions.r1.grid.queue.cluster_window_months": 6,
-        "regions.r1.grid.queue.study_months": 4,
-        "regions.r1.grid.queue.study_slots": 1,
-        "regions.r1.grid.competitors.arrivals_per_year": 10,
-    })
+    scenario = queue_only(
+        **{
+            "regions.r1.grid.queue.mode": "cluster",
+            "regions.r1.grid.queue.cluster_window_months": 6,
+            "regions.r1.grid.queue.study_months": 4,
+            "regions.r1.grid.queue.study_slots": 1,
+            "regions.r1.grid.competitors.arrivals_per_year": 10,
+        }
+    )
     table = pd.DataFrame(simulate(scenario, 0).recorder.queue, columns=QUEUE_COLUMNS)
     studied = table[table["study_end"].notna()].copy()
     studied["window"] = (studied["arrived"] // 6).astype(int)
@@ -109,11 +118,13 @@ def test_cluster_mode_studies_each_window_together() -> None:
 def test_withdrawal_hazard_removes_the_expected_share_of_requests() -> None:
     # With no study capacity to speak of (one slot, very long studies) a request withdraws
     # at rate h while waiting; over a wait of T months the share gone is 1 - exp(-h T/12).
-    scenario = queue_only(**{
-        "regions.r1.grid.queue.study_months": 1000,
-        "regions.r1.grid.competitors.initial_requests": 2000,
-        "regions.r1.grid.competitors.withdrawal_per_year": 0.5,
-    })
+    scenario = queue_only(
+        **{
+            "regions.r1.grid.queue.study_months": 1000,
+            "regions.r1.grid.competitors.initial_requests": 2000,
+            "regions.r1.grid.competitors.withdrawal_per_year": 0.5,
+        }
+    )
     table = pd.DataFrame(simulate(scenario, 0).recorder.queue, columns=QUEUE_COLUMNS)
     waiting = table.iloc[1:]  # the first request holds the only slot
     share = float(waiting["withdrawn"].notna().mean())

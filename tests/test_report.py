@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 from memo_runs import small_run
 
-from capsim import charts
-from capsim.cli_memo import report
-from capsim.report import CHART_TITLES, write_report
+from capsim.cli.memo import report
+from capsim.report import charts
+from capsim.report.memo import CHART_TITLES, write_report
 
 MINIMAL = Path(__file__).resolve().parents[1] / "scenarios" / "minimal.yaml"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -39,8 +39,11 @@ class _Links(HTMLParser):
 
 def _fingerprint(run_dir: Path) -> dict[str, str]:
     """SHA-256 of every file of a run (tables, manifest, summary...)."""
-    return {str(p.relative_to(run_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(run_dir.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(run_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(run_dir.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -92,11 +95,13 @@ def test_deck_has_a_title_slide_then_one_chart_per_slide(reported: Reported) -> 
     for slide in slides[1:]:
         kinds = [shape.shape_type for shape in slide.shapes]
         assert 13 in kinds  # a picture
-        texts = [s.text_frame.text for s in slide.shapes
-                 if s.has_text_frame and s != slide.shapes.title]
+        texts = [
+            s.text_frame.text for s in slide.shapes if s.has_text_frame and s != slide.shapes.title
+        ]
         assert any(len(t) > 10 for t in texts)
-    assert "P90 shortfall" in "".join(s.text_frame.text for s in slides[1].shapes
-                                      if s.has_text_frame)
+    assert "P90 shortfall" in "".join(
+        s.text_frame.text for s in slides[1].shapes if s.has_text_frame
+    )
 
 
 def test_workbook_sheets_and_kpis_equal_summary(reported: Reported) -> None:
@@ -112,8 +117,12 @@ def test_workbook_sheets_and_kpis_equal_summary(reported: Reported) -> None:
     for row in rows[1:]:
         stats = summary[row[0]]
         assert row[1] == stats["unit"]
-        for column, key in (("mean (unit)", "mean"), ("P10 (unit)", "p10"),
-                            ("P50 (unit)", "p50"), ("P90 (unit)", "p90")):
+        for column, key in (
+            ("mean (unit)", "mean"),
+            ("P10 (unit)", "p10"),
+            ("P50 (unit)", "p50"),
+            ("P90 (unit)", "p90"),
+        ):
             value, expected = row[header.index(column)], stats[key]
             if expected is None or expected != expected:
                 assert value is None
@@ -136,7 +145,7 @@ def test_report_command_refuses_a_directory_that_is_not_a_run(tmp_path: Path) ->
 def test_run_with_report_flag_writes_the_memo_files(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from capsim.cli import main
+    from capsim.cli.main import main
 
     out = tmp_path / "run"
     minimal = Path(__file__).resolve().parents[1] / "scenarios" / "minimal.yaml"
@@ -155,8 +164,8 @@ def test_run_with_report_flag_writes_the_memo_files(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def chunked_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A finished four-replication run in two chunks (two parts per table)."""
-    from capsim.loader import load_scenario
-    from capsim.runner import RunOptions, run_scenario
+    from capsim.runs.runner import RunOptions, run_scenario
+    from capsim.scenario.loader import load_scenario
 
     out = tmp_path_factory.mktemp("chunked") / "run"
     scenario = load_scenario(MINIMAL, ["replications=4"])
@@ -209,7 +218,7 @@ def test_report_refuses_a_run_whose_parts_do_not_match_the_manifest(
 
 
 def test_damaged_run_reports_again_once_repaired(chunked_run: Path, tmp_path: Path) -> None:
-    from capsim.cli import main
+    from capsim.cli.main import main
 
     run_dir = _copy(chunked_run, tmp_path)
     (run_dir / "timeseries.parquet" / "part-00001.parquet").unlink()
@@ -221,8 +230,9 @@ def test_damaged_run_reports_again_once_repaired(chunked_run: Path, tmp_path: Pa
     assert (run_dir / "report.html").is_file()
 
 
-@pytest.mark.parametrize("key", ["parts", "seed", "plan", "scenario", "scenario_sha256",
-                                 "replications", "started"])
+@pytest.mark.parametrize(
+    "key", ["parts", "seed", "plan", "scenario", "scenario_sha256", "replications", "started"]
+)
 def test_report_refuses_a_manifest_missing_a_key(
     key: str, chunked_run: Path, tmp_path: Path
 ) -> None:
@@ -237,8 +247,9 @@ def test_report_refuses_a_manifest_missing_a_key(
     assert "the run directory is damaged" in result.output
 
 
-@pytest.mark.parametrize("change", [{"seed": "x"}, {"parts": {}}, {"replications": None},
-                                    {"parts": [{"table": "kpis"}]}])
+@pytest.mark.parametrize(
+    "change", [{"seed": "x"}, {"parts": {}}, {"replications": None}, {"parts": [{"table": "kpis"}]}]
+)
 def test_report_refuses_a_manifest_with_values_of_the_wrong_type(
     change: dict[str, object], chunked_run: Path, tmp_path: Path
 ) -> None:

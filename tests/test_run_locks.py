@@ -23,8 +23,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from capsim.cli import main
-from capsim.store import lock_file, lock_run_dir, staging_dir, verify_run
+from capsim.cli.main import main
+from capsim.runs.store import lock_file, lock_run_dir, staging_dir, verify_run
+
+pytestmark = pytest.mark.slow  # real processes side by side
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = str(ROOT / "scenarios" / "minimal.yaml")
@@ -34,20 +36,34 @@ LONG = ("-n", "400", "--chunk-size", "2", "--workers", "1")
 
 def _start(*args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
     """A ``capsim`` command in a process of its own."""
-    return subprocess.Popen([sys.executable, "-m", "capsim", *args], cwd=cwd, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "capsim", *args],
+        cwd=cwd,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _capsim(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run a ``capsim`` command in a process of its own and wait for it."""
-    return subprocess.run([sys.executable, "-m", "capsim", *args], cwd=cwd, text=True,
-                          capture_output=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "capsim", *args],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def _fingerprint(folder: Path) -> dict[str, str]:
     """SHA-256 of every file under a folder (empty if the folder is gone)."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _chunks_saved(run_dir: Path) -> int:
@@ -124,7 +140,7 @@ def running(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
 
 
 def test_forced_run_into_a_running_runs_output_is_refused_and_touches_nothing(
-    running: tuple[Path, subprocess.Popen[str]]
+    running: tuple[Path, subprocess.Popen[str]],
 ) -> None:
     out, proc = running
     assert lock_file(out).read_text().strip() == str(proc.pid)
@@ -145,8 +161,24 @@ def test_forced_run_into_a_running_runs_output_is_refused_and_touches_nothing(
 
 def test_two_forced_runs_racing_for_one_output_never_publish_a_mixture(tmp_path: Path) -> None:
     out = tmp_path / "contested"
-    procs = [_start("run", MINIMAL, "-n", "160", "--chunk-size", "2", "--workers", "1",
-                    "--seed", seed, "--force", "-o", str(out)) for seed in ("1", "2")]
+    procs = [
+        _start(
+            "run",
+            MINIMAL,
+            "-n",
+            "160",
+            "--chunk-size",
+            "2",
+            "--workers",
+            "1",
+            "--seed",
+            seed,
+            "--force",
+            "-o",
+            str(out),
+        )
+        for seed in ("1", "2")
+    ]
     results = [proc.communicate(timeout=300) for proc in procs]
     codes = sorted(proc.returncode for proc in procs)
     assert codes == [0, 3], results
@@ -190,8 +222,19 @@ def test_every_writer_is_refused_while_another_process_holds_the_lock(
         "resume": ["run", "--resume", str(finished)],
         "report": ["report", str(finished)],
         "compare -o": ["compare", str(finished), str(finished), "-o", str(other), "--force"],
-        "sweep": ["sweep", MINIMAL, "--grid", "policy.reserve_margin=0.1,0.2", "-n", "2",
-                  "--workers", "1", "-o", str(finished), "--force"],
+        "sweep": [
+            "sweep",
+            MINIMAL,
+            "--grid",
+            "policy.reserve_margin=0.1,0.2",
+            "-n",
+            "2",
+            "--workers",
+            "1",
+            "-o",
+            str(finished),
+            "--force",
+        ],
     }[command]
     held = other if command == "compare -o" else finished
     with lock_run_dir(held):
@@ -238,30 +281,37 @@ def test_runs_started_in_the_same_second_do_not_collide(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("capsim.runner.datetime", _FrozenClock)
+    monkeypatch.setattr("capsim.runs.runner.datetime", _FrozenClock)
     for _ in range(3):
         result = CliRunner().invoke(main, ["run", MINIMAL, *QUICK])
         assert result.exit_code == 0, result.output
     names = sorted(p.name for p in (tmp_path / "results").iterdir())
-    assert names == ["minimal-20260101T000000Z", "minimal-20260101T000000Z-2",
-                     "minimal-20260101T000000Z-3"]
+    assert names == [
+        "minimal-20260101T000000Z",
+        "minimal-20260101T000000Z-2",
+        "minimal-20260101T000000Z-3",
+    ]
     assert not list((tmp_path / "results").glob(".*"))
 
 
 def test_experiments_started_in_the_same_second_do_not_collide(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from capsim.experiment import ExperimentWriter, default_destination
-    from capsim.loader import load_scenario
 
-    monkeypatch.setattr("capsim.experiment.datetime", _FrozenClock)
+    from capsim.analysis.experiment import ExperimentWriter, default_destination
+    from capsim.scenario.loader import load_scenario
+
+    monkeypatch.setattr("capsim.analysis.experiment.datetime", _FrozenClock)
     base = load_scenario(Path(MINIMAL))
     root = tmp_path / "results"
-    writers = [ExperimentWriter(default_destination(base, "sweep", root), force=False)
-               for _ in range(2)]
+    writers = [
+        ExperimentWriter(default_destination(base, "sweep", root), force=False) for _ in range(2)
+    ]
     try:
         assert [w.staging.name for w in writers] == [
-            ".minimal-sweep-20260101T000000Z.partial", ".minimal-sweep-20260101T000000Z-2.partial"]
+            ".minimal-sweep-20260101T000000Z.partial",
+            ".minimal-sweep-20260101T000000Z-2.partial",
+        ]
         assert all(lock_file(w.writer.destination).is_file() for w in writers)
     finally:
         for writer in writers:

@@ -11,20 +11,54 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from capsim.cli import main
+from capsim.cli.main import main
 from capsim.errors import EXIT_BAD_INPUT, EXIT_OUTPUT
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = sorted(p for p in (ROOT / "scenarios").glob("*.yaml"))
 CONTRACT = {
-    "timeseries": ["replication", "date", "demand_mw", "energized_mw", "bridge_mw",
-                   "capacity_mw", "shortfall_mw"],
-    "regions": ["replication", "date", "region", "energized_mw", "bridge_mw",
-                "under_construction_mw", "queued_mw", "contracted_mw"],
-    "deals": ["replication", "deal_id", "kind", "region", "mw", "launched", "signed", "outcome",
-              "first_power", "full_power"],
-    "queue": ["replication", "region", "applicant", "mw", "arrived", "study_start", "study_end",
-              "connected", "withdrawn"],
+    "timeseries": [
+        "replication",
+        "date",
+        "demand_mw",
+        "energized_mw",
+        "bridge_mw",
+        "capacity_mw",
+        "shortfall_mw",
+    ],
+    "regions": [
+        "replication",
+        "date",
+        "region",
+        "energized_mw",
+        "bridge_mw",
+        "under_construction_mw",
+        "queued_mw",
+        "contracted_mw",
+    ],
+    "deals": [
+        "replication",
+        "deal_id",
+        "kind",
+        "region",
+        "mw",
+        "launched",
+        "signed",
+        "outcome",
+        "first_power",
+        "full_power",
+    ],
+    "queue": [
+        "replication",
+        "region",
+        "applicant",
+        "mw",
+        "arrived",
+        "study_start",
+        "study_end",
+        "connected",
+        "withdrawn",
+    ],
 }
 
 
@@ -43,8 +77,14 @@ def minimal_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_run_directory_holds_every_contracted_file(minimal_run: Path) -> None:
-    for name in ("manifest.json", "scenario.yaml", "summary.json", "summary.csv",
-                 "charts/capacity_vs_demand.png", "charts/capacity_vs_demand.svg"):
+    for name in (
+        "manifest.json",
+        "scenario.yaml",
+        "summary.json",
+        "summary.csv",
+        "charts/capacity_vs_demand.png",
+        "charts/capacity_vs_demand.svg",
+    ):
         assert (minimal_run / name).is_file(), name
     for table, columns in CONTRACT.items():
         frame = pd.read_parquet(minimal_run / f"{table}.parquet")
@@ -80,15 +120,29 @@ def test_energised_mw_never_falls_and_never_exceeds_signed_mw(minimal_run: Path)
 
 def test_deal_stage_months_are_in_order(minimal_run: Path) -> None:
     deals = pd.read_parquet(minimal_run / "deals.parquet")
-    order = ["launched", "entered_sourcing", "entered_due_diligence", "entered_negotiation",
-             "signed", "first_power", "full_power"]
+    order = [
+        "launched",
+        "entered_sourcing",
+        "entered_due_diligence",
+        "entered_negotiation",
+        "signed",
+        "first_power",
+        "full_power",
+    ]
     months = deals[order].to_numpy(dtype=float)
     for row in months:
         reached = row[~pd.isna(row)]
         assert (reached[1:] >= reached[:-1]).all(), row
-    assert set(deals["outcome"]) <= {"energized", "partially_energized", "in_delivery",
-                                     "in_pipeline", "grid_withdrawn", "lost_at_sourcing",
-                                     "lost_at_due_diligence", "lost_at_negotiation"}
+    assert set(deals["outcome"]) <= {
+        "energized",
+        "partially_energized",
+        "in_delivery",
+        "in_pipeline",
+        "grid_withdrawn",
+        "lost_at_sourcing",
+        "lost_at_due_diligence",
+        "lost_at_negotiation",
+    }
 
 
 def test_queue_rows_are_consistent_and_headroom_never_negative(minimal_run: Path) -> None:
@@ -104,6 +158,7 @@ def test_queue_rows_are_consistent_and_headroom_never_negative(minimal_run: Path
     assert (regions["headroom_mw"] >= -1e-9).all()
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_tables_and_another_seed_differs(
     minimal_run: Path, tmp_path: Path
 ) -> None:
@@ -122,13 +177,15 @@ def test_same_seed_gives_identical_tables_and_another_seed_differs(
 
 def test_existing_run_is_never_overwritten_without_force(minimal_run: Path) -> None:
     before = (minimal_run / "manifest.json").read_text()
-    code, output = _run("run", str(ROOT / "scenarios/minimal.yaml"), "-n", "2",
-                        "-o", str(minimal_run))
+    code, output = _run(
+        "run", str(ROOT / "scenarios/minimal.yaml"), "-n", "2", "-o", str(minimal_run)
+    )
     assert code == EXIT_OUTPUT
     assert "already exists" in output and "--force" in output
     assert (minimal_run / "manifest.json").read_text() == before
 
 
+@pytest.mark.slow
 def test_force_replaces_a_run_only_once_the_new_one_is_complete(tmp_path: Path) -> None:
     out = tmp_path / "run"
     scenario = str(ROOT / "scenarios/minimal.yaml")
@@ -144,7 +201,9 @@ def test_bad_scenario_exits_2_with_located_message_and_no_traceback(tmp_path: Pa
     out = tmp_path / "never"
     proc = subprocess.run(
         [sys.executable, "-m", "capsim", "run", str(bad), "-o", str(out)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == EXIT_BAD_INPUT
     assert f"error: {bad}:2:15: replications: must be >= 1; found 0" in proc.stderr

@@ -18,11 +18,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capsim.dists import DIST_NAMES
 from capsim.errors import ScenarioError
-from capsim.loader import load_scenario, load_stored_scenario, scenario_to_data
-from capsim.scenario import Scenario
-from capsim.yamlio import PathKey, dump_scenario_text, load_yaml
+from capsim.scenario.dists import DIST_NAMES
+from capsim.scenario.loader import load_scenario, load_stored_scenario, scenario_to_data
+from capsim.scenario.schema import Scenario
+from capsim.scenario.yamlio import PathKey, dump_scenario_text, load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = ROOT / "scenarios" / "minimal.yaml"
@@ -65,9 +65,7 @@ def numbers(low: float = 0.0, high: float = 1e6) -> st.SearchStrategy[float]:
 @st.composite
 def non_negative_dists(draw: Draw) -> Any:
     """Any distribution, as a file would write it, that never draws below zero."""
-    kind = draw(
-        st.sampled_from(["number", *DIST_NAMES])
-    )
+    kind = draw(st.sampled_from(["number", *DIST_NAMES]))
     if kind == "number":
         return draw(st.one_of(st.integers(0, 10**6), numbers()))
     if kind == "fixed":
@@ -173,6 +171,7 @@ def valid_scenarios(draw: Draw) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(data=valid_scenarios())
 def test_random_valid_scenario_survives_a_dump_and_reload(
@@ -187,16 +186,37 @@ def test_random_valid_scenario_survives_a_dump_and_reload(
 #: Text that some YAML reader could take for a number, a boolean, null or a line break.
 number_like_text = st.one_of(
     st.sampled_from(
-        ["1e3", "0E0", "014", "1:30", "0o14", "0x1F", "1_000", "+1e5", ".5e3", "yes", "~", "null",
-         "2026-01-01", "\x85", "a\u2028b", "=", "<<"]
+        [
+            "1e3",
+            "0E0",
+            "014",
+            "1:30",
+            "0o14",
+            "0x1F",
+            "1_000",
+            "+1e5",
+            ".5e3",
+            "yes",
+            "~",
+            "null",
+            "2026-01-01",
+            "\x85",
+            "a\u2028b",
+            "=",
+            "<<",
+        ]
     ),
     text,
 )
 
 
 @PROPERTY
-@given(data=valid_scenarios(), words=st.lists(number_like_text, min_size=3, max_size=3),
-       name=st.sampled_from(["1e3", "0e0", "014", "0o14", "1_000", "plain"]))
+@given(
+    data=valid_scenarios(),
+    words=st.lists(number_like_text, min_size=3, max_size=3),
+    name=st.sampled_from(["1e3", "0e0", "014", "0o14", "1_000", "plain"]),
+)
+@pytest.mark.slow
 def test_random_valid_scenario_survives_the_stored_copy_round_trip(
     data: dict[str, Any], words: list[str], name: str, tmp_path: Path
 ) -> None:

@@ -17,11 +17,11 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capsim.cli import main
+from capsim.cli.main import main
 from capsim.errors import OutputError, ScenarioError
-from capsim.loader import load_scenario
-from capsim.store import default_run_dir
-from capsim.yamlio import MAX_FILE_BYTES, load_yaml
+from capsim.runs.store import default_run_dir
+from capsim.scenario.loader import load_scenario
+from capsim.scenario.yamlio import MAX_FILE_BYTES, load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = ROOT / "scenarios" / "minimal.yaml"
@@ -54,8 +54,9 @@ def test_object_tags_are_refused_in_a_file(tag: str, tmp_path: Path) -> None:
     path.write_text(_minimal_with(tag.format(sentinel=sentinel)), encoding="utf-8")
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
-    assert any("tag" in p.message and p.path == "seed" for p in info.value.problems), \
+    assert any("tag" in p.message and p.path == "seed" for p in info.value.problems), (
         info.value.messages()
+    )
     assert not sentinel.exists()
 
 
@@ -157,7 +158,10 @@ def test_extends_of_a_non_scenario_file_shows_none_of_its_content(
         load_scenario(child)
     [problem] = info.value.problems
     assert (problem.file, problem.line, problem.column, problem.path) == (
-        str(child), 2, 10, "extends"
+        str(child),
+        2,
+        10,
+        "extends",
     )
     assert problem.message.startswith("base scenario 'notes.yaml' is not a scenario file")
     for secret in ("secret", "hunter2", "root", "api_key", "token", "password"):
@@ -169,8 +173,9 @@ def test_extends_of_a_scenario_with_problems_still_shows_them_in_the_base(
     seed: str, tmp_path: Path
 ) -> None:
     base = tmp_path / "base.yaml"
-    base.write_text(MINIMAL.read_text(encoding="utf-8").replace("seed: 7", f"seed: {seed}"),
-                    encoding="utf-8")
+    base.write_text(
+        MINIMAL.read_text(encoding="utf-8").replace("seed: 7", f"seed: {seed}"), encoding="utf-8"
+    )
     child = tmp_path / "child.yaml"
     child.write_text(f"extends: {base.name}\nname: child\n", encoding="utf-8")
     with pytest.raises(ScenarioError) as info:
@@ -182,17 +187,39 @@ def test_extends_of_a_scenario_with_problems_still_shows_them_in_the_base(
 
 #: Calls that run code or deserialise objects, as ``module.name`` or builtin name.
 FORBIDDEN_CALLS = {
-    "eval", "exec", "compile", "__import__", "pickle.load", "pickle.loads", "marshal.load",
-    "marshal.loads", "shelve.open", "yaml.load", "yaml.load_all", "yaml.unsafe_load",
-    "yaml.full_load", "yaml.unsafe_load_all", "os.system", "os.popen", "os.execv", "os.execvp",
-    "os.spawnv", "subprocess.run", "subprocess.Popen", "subprocess.call", "subprocess.check_call",
-    "subprocess.check_output", "importlib.import_module",
+    "eval",
+    "exec",
+    "compile",
+    "__import__",
+    "pickle.load",
+    "pickle.loads",
+    "marshal.load",
+    "marshal.loads",
+    "shelve.open",
+    "yaml.load",
+    "yaml.load_all",
+    "yaml.unsafe_load",
+    "yaml.full_load",
+    "yaml.unsafe_load_all",
+    "os.system",
+    "os.popen",
+    "os.execv",
+    "os.execvp",
+    "os.spawnv",
+    "subprocess.run",
+    "subprocess.Popen",
+    "subprocess.call",
+    "subprocess.check_call",
+    "subprocess.check_output",
+    "importlib.import_module",
 }
 FORBIDDEN_NAMES = {"UnsafeLoader", "FullLoader", "Loader", "pickle", "subprocess", "marshal"}
 #: (file, call) -> why it is safe. Keep this short; every entry needs a reason.
 ALLOWED = {
-    ("sensitivity.py", "importlib.import_module"):
-        "imports a fixed SALib sampler module chosen by capsim's own code, never by a scenario",
+    (
+        "sensitivity.py",
+        "importlib.import_module",
+    ): "imports a fixed SALib sampler module chosen by capsim's own code, never by a scenario",
 }
 
 
@@ -236,15 +263,24 @@ def test_no_code_running_call_in_the_source_outside_the_allow_list() -> None:
 
 
 def test_the_source_scan_would_catch_each_forbidden_call() -> None:
-    sample = "import pickle\nimport yaml\nyaml.load(x, Loader=yaml.Loader)\neval('1')\n" \
-             "pickle.loads(b'')\nimport subprocess\nsubprocess.run(['x'])\n"
+    sample = (
+        "import pickle\nimport yaml\nyaml.load(x, Loader=yaml.Loader)\neval('1')\n"
+        "pickle.loads(b'')\nimport subprocess\nsubprocess.run(['x'])\n"
+    )
     names = {name for name, _ in _calls(ast.parse(sample))}
-    assert {"pickle", "yaml.load", "Loader", "eval", "pickle.loads", "subprocess",
-            "subprocess.run"} <= names
+    assert {
+        "pickle",
+        "yaml.load",
+        "Loader",
+        "eval",
+        "pickle.loads",
+        "subprocess",
+        "subprocess.run",
+    } <= names
 
 
 def test_yaml_reader_is_a_safe_loader() -> None:
-    from capsim.yamlio import _Composer
+    from capsim.scenario.yamlio import _Composer
 
     assert issubclass(_Composer, yaml.SafeLoader)
     assert "tag:yaml.org,2002:python/object" not in str(_Composer.yaml_constructors)
@@ -252,8 +288,24 @@ def test_yaml_reader_is_a_safe_loader() -> None:
 
 # --- names cannot steer output -------------------------------------------------------------------
 
-BAD_NAMES = ["../x", "/etc", "a/b", "..", ".", "a\\b", "ａｂｃ", "abc\u0430", "abc\n", "x\x00y",
-             "-rf", "", "a" * 65, "A", "name with space", "\u2215etc"]
+BAD_NAMES = [
+    "../x",
+    "/etc",
+    "a/b",
+    "..",
+    ".",
+    "a\\b",
+    "ａｂｃ",
+    "abc\u0430",
+    "abc\n",
+    "x\x00y",
+    "-rf",
+    "",
+    "a" * 65,
+    "A",
+    "name with space",
+    "\u2215etc",
+]
 
 
 @pytest.mark.parametrize("name", BAD_NAMES)
@@ -301,8 +353,11 @@ def test_file_of_exactly_one_mebibyte_is_read(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("path", "item", "limit"),
     [
-        (("deals_in_flight",), {"id": "d", "kind": "greenfield", "region": "au_nsw", "mw": 1,
-                                "stage": "signed"}, 1000),
+        (
+            ("deals_in_flight",),
+            {"id": "d", "kind": "greenfield", "region": "au_nsw", "mw": 1, "stage": "signed"},
+            1000,
+        ),
         (("demand", "shocks"), {"name": "s", "rate_per_year": 0, "it_mw": 1}, 50),
         (("regions", "au_nsw", "grid", "upgrades"), {"mw": 1, "month": 1}, 100),
         (("targets",), {"name": "t", "metric": "study_months", "min": 1, "source": "x"}, 200),
@@ -325,6 +380,7 @@ def test_lists_over_their_maximum_length_are_refused(
     assert any(expected in message for message in info.value.messages()), info.value.messages()
 
 
+@pytest.mark.slow
 def test_deep_nesting_and_node_floods_are_refused(tmp_path: Path) -> None:
     deep = tmp_path / "deep.yaml"
     deep.write_text("name: x\ndescription: " + "[" * 200 + "]" * 200 + "\n", encoding="utf-8")
@@ -340,8 +396,7 @@ def test_deep_nesting_and_node_floods_are_refused(tmp_path: Path) -> None:
 
 def test_terminal_escapes_in_a_key_are_shown_escaped(tmp_path: Path) -> None:
     path = tmp_path / "escape.yaml"
-    path.write_text(MINIMAL.read_text(encoding="utf-8") + '"\\e[2J\\u2028": 1\n',
-                    encoding="utf-8")
+    path.write_text(MINIMAL.read_text(encoding="utf-8") + '"\\e[2J\\u2028": 1\n', encoding="utf-8")
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 2
     assert "\x1b" not in result.stderr and "\u2028" not in result.stderr

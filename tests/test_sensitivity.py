@@ -16,15 +16,15 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from capsim.cli_decide import sensitivity
-from capsim.sampling import latin_hypercube, sampling_rng, scale_to_bounds, strata_of
-from capsim.sensitivity import (
+from capsim.analysis.sampling import latin_hypercube, sampling_rng, scale_to_bounds, strata_of
+from capsim.analysis.sensitivity import (
     Parameter,
     morris_indices,
     one_at_a_time,
     sobol_design,
     sobol_indices,
 )
+from capsim.cli.decide import sensitivity
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = str(ROOT / "scenarios/minimal.yaml")
@@ -47,8 +47,9 @@ ISHIGAMI_PARAMS = [Parameter(f"x{i}", -math.pi, math.pi) for i in (1, 2, 3)]
 
 @pytest.mark.parametrize("sampling", ["default", "lhs"])
 def test_sobol_indices_of_ishigami_match_the_analytic_values(sampling: str) -> None:
-    table = sobol_indices(ISHIGAMI_PARAMS, ishigami, samples=2048, seed=11,
-                          sampling=sampling).table.set_index("parameter")
+    table = sobol_indices(
+        ISHIGAMI_PARAMS, ishigami, samples=2048, seed=11, sampling=sampling
+    ).table.set_index("parameter")
     for name in ISHIGAMI_S1:
         row = table.loc[name]
         assert abs(row["S1"] - ISHIGAMI_S1[name]) <= max(row["S1_conf"], TOLERANCE), (name, row)
@@ -64,8 +65,11 @@ def test_morris_on_ishigami_ranks_x1_and_x2_above_x3() -> None:
 
 
 def test_one_at_a_time_gives_exact_changes_and_sorts_by_swing() -> None:
-    params = [Parameter("a", 0, 1, base=0.5), Parameter("b", -2, 2, base=0.0),
-              Parameter("c", 5, 9, base=7.0)]
+    params = [
+        Parameter("a", 0, 1, base=0.5),
+        Parameter("b", -2, 2, base=0.0),
+        Parameter("c", 5, 9, base=7.0),
+    ]
 
     def linear(points: np.ndarray, labels: Sequence[str]) -> np.ndarray:
         assert labels[0] == "base" and len(labels) == 7
@@ -119,10 +123,22 @@ def test_common_random_numbers_zero_swing_for_ignored_and_monotone_for_deal_team
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "sens"
-    result = CliRunner().invoke(sensitivity, [
-        MINIMAL, "--param", "money.discount_rate_per_year=0.02:0.15",
-        "--param", "deal_team.size=1:6", "-n", "4", "--workers", "1", "-o", str(out),
-    ])
+    result = CliRunner().invoke(
+        sensitivity,
+        [
+            MINIMAL,
+            "--param",
+            "money.discount_rate_per_year=0.02:0.15",
+            "--param",
+            "deal_team.size=1:6",
+            "-n",
+            "4",
+            "--workers",
+            "1",
+            "-o",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     table = pd.read_parquet(out / "sensitivity.parquet")
     assert set(table["output"]) == {"shortfall_mw_months_p50", "shortfall_mw_months_p90"}
@@ -140,7 +156,9 @@ def test_common_random_numbers_zero_swing_for_ignored_and_monotone_for_deal_team
     assert manifest["kind"] == "sensitivity" and manifest["seed"] == 7
     assert manifest["replications"] == 4 and len(manifest["scenario_sha256"]) == 64
     assert [p["path"] for p in manifest["parameters"]] == [
-        "money.discount_rate_per_year", "deal_team.size"]
+        "money.discount_rate_per_year",
+        "deal_team.size",
+    ]
     assert manifest["wall_seconds"] > 0 and manifest["capsim_version"]
     for suffix in ("png", "svg"):
         assert (out / "charts" / f"tornado.{suffix}").stat().st_size > 0
@@ -152,18 +170,24 @@ def test_common_random_numbers_zero_swing_for_ignored_and_monotone_for_deal_team
         assert (out / run_dir / "kpis.parquet").exists()
     assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
 
-    again = CliRunner().invoke(sensitivity, [MINIMAL, "--param", "deal_team.size=1:2",
-                                             "-o", str(out)])
+    again = CliRunner().invoke(
+        sensitivity, [MINIMAL, "--param", "deal_team.size=1:2", "-o", str(out)]
+    )
     assert again.exit_code == 3 and "--force" in again.output
 
 
-@pytest.mark.parametrize(("param", "expected"), [
-    ("policy.reserve_margn=0:1", "unknown field 'reserve_margn'"),
-    ("policy.reserve_margin=-1:0.2",
-     "error: --param policy.reserve_margin=-1:0.2: policy.reserve_margin: must be >= 0"),
-    ("regions.au_nsw.grid.queue.study_months.median=30:40", "study_months"),
-    ("policy.reserve_margin=0.3", "expected dotted.path=LOW:HIGH"),
-])
+@pytest.mark.parametrize(
+    ("param", "expected"),
+    [
+        ("policy.reserve_margn=0:1", "unknown field 'reserve_margn'"),
+        (
+            "policy.reserve_margin=-1:0.2",
+            "error: --param policy.reserve_margin=-1:0.2: policy.reserve_margin: must be >= 0",
+        ),
+        ("regions.au_nsw.grid.queue.study_months.median=30:40", "study_months"),
+        ("policy.reserve_margin=0.3", "expected dotted.path=LOW:HIGH"),
+    ],
+)
 def test_bad_parameter_gives_a_located_error_and_exit_code_2(
     tmp_path: Path, param: str, expected: str
 ) -> None:

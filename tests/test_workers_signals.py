@@ -21,7 +21,8 @@ import pandas as pd
 import pytest
 
 import capsim
-from capsim.batch import (
+from capsim.errors import UsageError
+from capsim.runs.executors import (
     Chunk,
     WorkerVersionError,
     environment_versions,
@@ -29,9 +30,8 @@ from capsim.batch import (
     run_chunk_checked,
     scheduler_timeout_seconds,
 )
-from capsim.errors import UsageError
-from capsim.loader import load_scenario
-from capsim.store import staging_dir
+from capsim.runs.store import staging_dir
+from capsim.scenario.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = str(ROOT / "scenarios/minimal.yaml")
@@ -40,8 +40,12 @@ BIN = Path(sys.executable).parent
 #: Seconds any wait in these tests may take before it counts as a hang.
 PATIENCE = 120.0
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").is_file(),
-                                reason="finds child processes through /proc")
+pytestmark = [
+    pytest.mark.skipif(
+        not Path("/proc/self/stat").is_file(), reason="finds child processes through /proc"
+    ),
+    pytest.mark.slow,  # real processes and clusters
+]
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -65,8 +69,11 @@ def _capsim(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[s
     """Start ``python -m capsim ARGS`` as its own process (no Dask address inherited)."""
     environment = {k: v for k, v in os.environ.items() if k != "DASK_SCHEDULER_ADDRESS"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "capsim", *args], stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env={**environment, **(env or {})},
+        [sys.executable, "-m", "capsim", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**environment, **(env or {})},
     )
     _STARTED.append(proc)
     return proc
@@ -97,6 +104,7 @@ def _saved_chunks(run_dir: Path) -> int:
 
 def _wait_for_chunks(run_dir: Path, count: int, proc: subprocess.Popen[str]) -> None:
     """Wait until ``count`` chunks are saved while the run is still going."""
+
     def saved() -> bool:
         assert proc.poll() is None, proc.communicate()
         return _saved_chunks(run_dir) >= count
@@ -110,7 +118,7 @@ def _stat(pid: int) -> tuple[int, str, int] | None:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = text[text.rindex(")") + 2:].split()
+    fields = text[text.rindex(")") + 2 :].split()
     return int(fields[1]), fields[0], int(fields[19])
 
 
@@ -141,8 +149,9 @@ def _is_pool_worker(pid: int) -> bool:
 
 def _pool_workers(proc: subprocess.Popen[str], count: int) -> dict[int, int]:
     """Wait until the run has ``count`` pool workers; all its children (workers and tracker)."""
-    _wait_until(lambda: sum(map(_is_pool_worker, _children(proc.pid))) >= count,
-                f"{count} pool workers")
+    _wait_until(
+        lambda: sum(map(_is_pool_worker, _children(proc.pid))) >= count, f"{count} pool workers"
+    )
     return _children(proc.pid)
 
 
@@ -168,8 +177,9 @@ def _free_port() -> int:
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """120 replications in chunks of 2, in one process, never interrupted."""
     out = tmp_path_factory.mktemp("reference") / "run"
-    code, stderr = _finish(_capsim("run", MINIMAL, "-n", "120", "--chunk-size", "2",
-                                   "--workers", "1", "-o", str(out)))
+    code, stderr = _finish(
+        _capsim("run", MINIMAL, "-n", "120", "--chunk-size", "2", "--workers", "1", "-o", str(out))
+    )
     assert code == 0, stderr
     return out
 
@@ -179,11 +189,13 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_sigterm_saves_the_chunks_says_how_to_resume_and_stops_every_worker(
-    workers: int, tmp_path: Path,
+    workers: int,
+    tmp_path: Path,
 ) -> None:
     out = tmp_path / "terminated"
-    proc = _capsim("run", MINIMAL, "-n", "2000", "--chunk-size", "2", "--workers", str(workers),
-                   "-o", str(out))
+    proc = _capsim(
+        "run", MINIMAL, "-n", "2000", "--chunk-size", "2", "--workers", str(workers), "-o", str(out)
+    )
     _wait_for_chunks(out, 2, proc)
     children = _pool_workers(proc, 2) if workers > 1 else {}
     proc.send_signal(signal.SIGTERM)
@@ -194,20 +206,27 @@ def test_sigterm_saves_the_chunks_says_how_to_resume_and_stops_every_worker(
     assert f"resume with 'capsim run --resume {out}'" in stderr
     assert "Traceback" not in stderr
     assert not out.exists()
-    _wait_until(lambda: not any(_alive(pid, t) for pid, t in children.items()),
-                "the workers to exit", seconds=15)
+    _wait_until(
+        lambda: not any(_alive(pid, t) for pid, t in children.items()),
+        "the workers to exit",
+        seconds=15,
+    )
 
 
 def test_workers_exit_on_their_own_when_the_run_is_killed(tmp_path: Path) -> None:
     out = tmp_path / "killed"
-    proc = _capsim("run", MINIMAL, "-n", "2000", "--chunk-size", "2", "--workers", "2",
-                   "-o", str(out))
+    proc = _capsim(
+        "run", MINIMAL, "-n", "2000", "--chunk-size", "2", "--workers", "2", "-o", str(out)
+    )
     _wait_for_chunks(out, 2, proc)
     children = _pool_workers(proc, 2)
     proc.kill()
     proc.communicate(timeout=PATIENCE)
-    _wait_until(lambda: not any(_alive(pid, t) for pid, t in children.items()),
-                "the orphaned workers to exit", seconds=15)
+    _wait_until(
+        lambda: not any(_alive(pid, t) for pid, t in children.items()),
+        "the orphaned workers to exit",
+        seconds=15,
+    )
     assert _saved_chunks(out) >= 2
 
 
@@ -215,8 +234,9 @@ def test_a_killed_worker_has_its_chunks_rerun_and_the_tables_stay_identical(
     reference: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "one_worker_killed"
-    proc = _capsim("run", MINIMAL, "-n", "120", "--chunk-size", "2", "--workers", "2",
-                   "-o", str(out))
+    proc = _capsim(
+        "run", MINIMAL, "-n", "120", "--chunk-size", "2", "--workers", "2", "-o", str(out)
+    )
     _wait_for_chunks(out, 3, proc)
     victim = next(pid for pid in _pool_workers(proc, 2) if _is_pool_worker(pid))
     assert proc.poll() is None and _saved_chunks(out) < 60  # killed mid-run
@@ -233,8 +253,9 @@ def test_workers_that_keep_dying_end_the_run_with_a_clear_resumable_error(
     reference: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "workers_keep_dying"
-    proc = _capsim("run", MINIMAL, "-n", "120", "--chunk-size", "2", "--workers", "2",
-                   "-o", str(out))
+    proc = _capsim(
+        "run", MINIMAL, "-n", "120", "--chunk-size", "2", "--workers", "2", "-o", str(out)
+    )
     _wait_for_chunks(out, 3, proc)
     killed: set[int] = set()
     deadline = time.monotonic() + PATIENCE
@@ -248,8 +269,9 @@ def test_workers_that_keep_dying_end_the_run_with_a_clear_resumable_error(
     assert code == 3, stderr
     assert "local worker processes died or could not start 3 times" in stderr
     saved = 2 * _saved_chunks(out)
-    assert f"{saved} of 120 replications are saved; resume with 'capsim run --resume {out}'" \
-        in stderr
+    assert (
+        f"{saved} of 120 replications are saved; resume with 'capsim run --resume {out}'" in stderr
+    )
     assert "Traceback" not in stderr
     code, stderr = _finish(_capsim("run", "--resume", str(out), "--workers", "1"))
     assert code == 0, stderr
@@ -259,15 +281,26 @@ def test_workers_that_keep_dying_end_the_run_with_a_clear_resumable_error(
 # --- Dask scheduler addresses --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("address", [
-    "foo", "http://127.0.0.1:8787", "tcp://[::1", "inproc://", "tls://127.0.0.1:8786",
-    "tcp://127.0.0.1:99999", "tcp://[zz::1]:8786", "::1:8786", "tcp://host:8786/path",
-])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "foo",
+        "http://127.0.0.1:8787",
+        "tcp://[::1",
+        "inproc://",
+        "tls://127.0.0.1:8786",
+        "tcp://127.0.0.1:99999",
+        "tcp://[zz::1]:8786",
+        "::1:8786",
+        "tcp://host:8786/path",
+    ],
+)
 def test_a_malformed_scheduler_address_is_refused_at_once(address: str, tmp_path: Path) -> None:
     out = tmp_path / "run"
     clock = time.monotonic()
-    code, stderr = _finish(_capsim("run", MINIMAL, "-n", "4", "--scheduler", address,
-                                   "-o", str(out)))
+    code, stderr = _finish(
+        _capsim("run", MINIMAL, "-n", "4", "--scheduler", address, "-o", str(out))
+    )
     assert code == 2, stderr
     assert "tcp://HOST:PORT, tcp://[IPv6]:PORT or HOST:PORT" in stderr
     assert "Traceback" not in stderr
@@ -279,8 +312,17 @@ def test_a_scheduler_address_from_the_environment_is_checked_the_same_way(
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "run"
-    code, stderr = _finish(_capsim("run", MINIMAL, "-n", "4", "-o", str(out),
-                                   env={"DASK_SCHEDULER_ADDRESS": "tls://10.0.0.5:8786"}))
+    code, stderr = _finish(
+        _capsim(
+            "run",
+            MINIMAL,
+            "-n",
+            "4",
+            "-o",
+            str(out),
+            env={"DASK_SCHEDULER_ADDRESS": "tls://10.0.0.5:8786"},
+        )
+    )
     assert code == 2, stderr
     assert "DASK_SCHEDULER_ADDRESS 'tls://10.0.0.5:8786': only tcp://" in stderr
     assert not staging_dir(out).exists()
@@ -301,8 +343,19 @@ def test_a_scheduler_that_is_not_there_fails_within_the_timeout(tmp_path: Path) 
     out = tmp_path / "run"
     address = f"tcp://127.0.0.1:{_free_port()}"
     clock = time.monotonic()
-    code, stderr = _finish(_capsim("run", MINIMAL, "-n", "4", "--scheduler", address,
-                                   "-o", str(out), env={"CAPSIM_SCHEDULER_TIMEOUT": "2"}))
+    code, stderr = _finish(
+        _capsim(
+            "run",
+            MINIMAL,
+            "-n",
+            "4",
+            "--scheduler",
+            address,
+            "-o",
+            str(out),
+            env={"CAPSIM_SCHEDULER_TIMEOUT": "2"},
+        )
+    )
     assert code == 3, stderr
     assert f"cannot reach the Dask scheduler at {address} within 2 s" in stderr
     assert "Traceback" not in stderr
@@ -324,23 +377,51 @@ class Cluster:
         self.env = {k: v for k, v in os.environ.items() if k != "DASK_SCHEDULER_ADDRESS"}
         self.env["DASK_DISTRIBUTED__WORKER__DAEMON"] = "False"
         scheduler_file = directory / "scheduler.json"
-        self.scheduler = self._start(["scheduler", "--host", "127.0.0.1", "--port", "0",
-                                      "--no-dashboard", "--scheduler-file", str(scheduler_file)])
+        self.scheduler = self._start(
+            [
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(scheduler_file),
+            ]
+        )
         self.workers: list[subprocess.Popen[bytes]] = []
         _wait_until(scheduler_file.is_file, "the scheduler file", seconds=60)
         self.address = str(json.loads(scheduler_file.read_text())["address"])
 
-    def _start(self, args: list[str], env: dict[str, str] | None = None
-               ) -> subprocess.Popen[bytes]:
+    def _start(self, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         """Start one ``dask`` command."""
-        return subprocess.Popen([self.dask, *args], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, env={**self.env, **(env or {})})
+        return subprocess.Popen(
+            [self.dask, *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**self.env, **(env or {})},
+        )
 
     def add_worker(self, name: str, env: dict[str, str] | None = None) -> None:
         """Start one single-threaded worker called ``name``."""
-        self.workers.append(self._start(
-            ["worker", self.address, "--name", name, "--nworkers", "1", "--nthreads", "1",
-             "--no-dashboard", "--host", "127.0.0.1"], env))
+        self.workers.append(
+            self._start(
+                [
+                    "worker",
+                    self.address,
+                    "--name",
+                    name,
+                    "--nworkers",
+                    "1",
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                    "--host",
+                    "127.0.0.1",
+                ],
+                env,
+            )
+        )
 
     def wait_for_workers(self, count: int) -> None:
         """Wait until the scheduler knows ``count`` workers."""
@@ -378,16 +459,27 @@ def test_a_scheduler_killed_mid_run_is_a_clear_resumable_error(
     cluster.add_worker("only")
     cluster.wait_for_workers(1)
     out = tmp_path / "scheduler_lost"
-    proc = _capsim("run", MINIMAL, "-n", "120", "--chunk-size", "2", "--scheduler",
-                   cluster.address, "-o", str(out))
+    proc = _capsim(
+        "run",
+        MINIMAL,
+        "-n",
+        "120",
+        "--chunk-size",
+        "2",
+        "--scheduler",
+        cluster.address,
+        "-o",
+        str(out),
+    )
     _wait_for_chunks(out, 3, proc)
     cluster.scheduler.kill()
     code, stderr = _finish(proc)
     assert code == 3, stderr
     assert f"lost the Dask scheduler at {cluster.address}" in stderr
     saved = 2 * _saved_chunks(out)
-    assert f"{saved} of 120 replications are saved; resume with 'capsim run --resume {out}'" \
-        in stderr
+    assert (
+        f"{saved} of 120 replications are saved; resume with 'capsim run --resume {out}'" in stderr
+    )
     assert "Traceback" not in stderr
     code, stderr = _finish(_capsim("run", "--resume", str(out), "--workers", "1"))
     assert code == 0, stderr
@@ -397,20 +489,25 @@ def test_a_scheduler_killed_mid_run_is_a_clear_resumable_error(
 def test_a_dask_worker_with_another_capsim_is_refused_by_name(
     cluster: Cluster, tmp_path: Path
 ) -> None:
+
     other = tmp_path / "other_capsim"
-    shutil.copytree(Path(capsim.__file__).parent, other / "capsim",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    init = other / "capsim" / "__init__.py"
+    shutil.copytree(
+        Path(capsim.__file__).parent, other / "capsim", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    init = other / "capsim" / "version.py"
     text = init.read_text(encoding="utf-8")
     assert f'__version__ = "{capsim.__version__}"' in text
-    init.write_text(text.replace(f'__version__ = "{capsim.__version__}"',
-                                 '__version__ = "0.0.0+other"'), encoding="utf-8")
+    init.write_text(
+        text.replace(f'__version__ = "{capsim.__version__}"', '__version__ = "0.0.0+other"'),
+        encoding="utf-8",
+    )
     cluster.add_worker("same")
     cluster.add_worker("other", env={"PYTHONPATH": str(other)})
     cluster.wait_for_workers(2)
     out = tmp_path / "run"
-    code, stderr = _finish(_capsim("run", MINIMAL, "-n", "4", "--scheduler", cluster.address,
-                                   "-o", str(out)))
+    code, stderr = _finish(
+        _capsim("run", MINIMAL, "-n", "4", "--scheduler", cluster.address, "-o", str(out))
+    )
     assert code == 3, stderr
     assert "their replications would differ silently" in stderr
     lines = [line for line in stderr.splitlines() if line.startswith("error: worker ")]

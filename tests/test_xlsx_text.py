@@ -14,18 +14,23 @@ import pytest
 import yaml
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 
-from capsim.memo_docs import write_xlsx
-from capsim.report import workbook_sheets
+from capsim.report.documents import write_xlsx
+from capsim.report.memo import workbook_sheets
 
 ROOT = Path(__file__).resolve().parents[1]
-FORMULA_LIKE = ["=1+2", "+A1", "-2+3", "@SUM(A1:A3)", "=HYPERLINK(\"x\",\"y\")", "\t=1", "\r=1"]
+FORMULA_LIKE = ["=1+2", "+A1", "-2+3", "@SUM(A1:A3)", '=HYPERLINK("x","y")', "\t=1", "\r=1"]
 
 
 def _cells(path: Path) -> list[Any]:
     """Every non-empty cell of every sheet of a workbook."""
     book = load_workbook(path)
-    return [cell for sheet in book for row in sheet.iter_rows() for cell in row
-            if cell.value is not None]
+    return [
+        cell
+        for sheet in book
+        for row in sheet.iter_rows()
+        for cell in row
+        if cell.value is not None
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +45,30 @@ def injected_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     scenario.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     out = folder / "run"
     done = subprocess.run(
-        [sys.executable, "-m", "capsim", "run", str(scenario), "-n", "2", "--workers", "1",
-         "--report", "-o", str(out)],
-        capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "capsim",
+            "run",
+            str(scenario),
+            "-n",
+            "2",
+            "--workers",
+            "1",
+            "--report",
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return out
 
 
+@pytest.mark.slow
 def test_no_cell_of_a_report_workbook_is_a_formula(injected_run: Path) -> None:
     cells = _cells(injected_run / "tables.xlsx")
     assert [c.coordinate for c in cells if c.data_type == "f"] == []
@@ -88,11 +109,13 @@ def _assert_same_value(cell: Any, value: Any) -> None:
 
 def test_formula_like_text_is_written_as_text_and_numbers_stay_numbers(tmp_path: Path) -> None:
     path = tmp_path / "book.xlsx"
-    frame = pd.DataFrame({
-        "=label": FORMULA_LIKE,
-        "number": [-1.5, 2, -3, 0.25, 1e300, -0.0, 7],
-        "plain": ["a", "b-c", "x=y", "", "1+1", "@", "-"],
-    })
+    frame = pd.DataFrame(
+        {
+            "=label": FORMULA_LIKE,
+            "number": [-1.5, 2, -3, 0.25, 1e300, -0.0, 7],
+            "plain": ["a", "b-c", "x=y", "", "1+1", "@", "-"],
+        }
+    )
     write_xlsx({"sheet": frame}, path)
     cells = _cells(path)
     assert [c.coordinate for c in cells if c.data_type == "f"] == []
@@ -110,9 +133,13 @@ def test_formula_like_text_is_written_as_text_and_numbers_stay_numbers(tmp_path:
 
 def test_control_characters_in_text_are_written_escaped_not_refused(tmp_path: Path) -> None:
     path = tmp_path / "book.xlsx"
-    write_xlsx({"sheet": pd.DataFrame({"name": ["bell\x07", "=esc\x1b[2J", "tab\tand\nline"]})},
-               path)
+    write_xlsx(
+        {"sheet": pd.DataFrame({"name": ["bell\x07", "=esc\x1b[2J", "tab\tand\nline"]})}, path
+    )
     sheet = load_workbook(path)["sheet"]
     assert [sheet.cell(row=r, column=1).value for r in range(2, 5)] == [
-        "bell\\x07", "=esc\\x1b[2J", "tab\tand\nline"]
+        "bell\\x07",
+        "=esc\\x1b[2J",
+        "tab\tand\nline",
+    ]
     assert sheet["A3"].data_type == "s"

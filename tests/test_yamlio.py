@@ -14,7 +14,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from capsim.errors import Problem, ScenarioError
-from capsim.yamlio import (
+from capsim.scenario.yamlio import (
     MAX_DEPTH,
     MAX_FILE_BYTES,
     MAX_NODES,
@@ -652,6 +652,7 @@ ANY_DATA = st.dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(ANY_DATA)
 @example({"": "0E0", "a": "1e3", "b": "014", "c": "1:30", "d": "0o14", "e": "\x85", "1e5": 1})
@@ -740,16 +741,17 @@ def test_version_dependent_keys_stay_as_written() -> None:
         ),
     ],
 )
-def test_explicitly_tagged_octal_or_base_60_numbers_are_refused(
-    written: str, message: str
-) -> None:
+def test_explicitly_tagged_octal_or_base_60_numbers_are_refused(written: str, message: str) -> None:
     assert one_problem(f"a: {written}\n") == Problem(F, 1, 4, "a", message)
 
 
 def test_two_merge_keys_in_one_mapping_are_refused() -> None:
     text = "a: &a {x: 1}\nb: &b {x: 2}\nc:\n  <<: *a\n  <<: *b\n"
     assert one_problem(text) == Problem(
-        F, 5, 3, "c",
+        F,
+        5,
+        3,
+        "c",
         "second '<<' merge key in one mapping (the first is at line 4); merge several mappings "
         "with one key and a list, e.g. '<<: [*a, *b]'",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from capsim.scenario import Scenario
+from capsim.scenario.schema import Scenario
 
 TINY: dict[str, Any] = {
     "name": "tiny",

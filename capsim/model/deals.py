@@ -15,7 +15,7 @@ from simpy.resources.resource import Request
 
 from capsim.model.portfolio import Deal, World
 from capsim.model.site import site_process
-from capsim.scenario import LAUNCH, SIGNED
+from capsim.scenario.schema import LAUNCH, SIGNED
 
 
 def order_index(world: World, deal: Deal) -> int:

@@ -12,8 +12,14 @@ from collections.abc import Generator
 import numpy as np
 import simpy
 
-from capsim.records import Recorder
-from capsim.scenario import Demand, DemandShock, ExponentialGrowth, LogisticGrowth, TableGrowth
+from capsim.model.records import Recorder
+from capsim.scenario.schema import (
+    Demand,
+    DemandShock,
+    ExponentialGrowth,
+    LogisticGrowth,
+    TableGrowth,
+)
 
 
 class DemandPath:

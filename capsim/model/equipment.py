@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from capsim.records import Recorder
-from capsim.scenario import EquipmentPool
+from capsim.model.records import Recorder
+from capsim.scenario.schema import EquipmentPool
 
 OUR = "own"
 OTHER = "other"
@@ -124,8 +124,9 @@ class EquipmentBook:
         """Append every order placed before the horizon to the recorder."""
         self._book_others_until(horizon_months)
         for o in self.orders:
-            delivered = o.delivered if o.delivered is not None and o.delivered <= horizon_months \
-                else None
+            delivered = (
+                o.delivered if o.delivered is not None and o.delivered <= horizon_months else None
+            )
             self.recorder.equipment.append(
                 (self.name, o.buyer, o.deal_id, o.units, o.ordered, delivered)
             )

@@ -24,9 +24,9 @@ import numpy as np
 import simpy
 
 from capsim.model.env import Streams
+from capsim.model.records import Recorder
 from capsim.model.units import settle_mw
-from capsim.records import Recorder
-from capsim.scenario import Region
+from capsim.scenario.schema import Region
 
 OWN = "own"
 BACKGROUND = "background"

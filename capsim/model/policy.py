@@ -18,7 +18,7 @@ import simpy
 from capsim.model.deals import start_deal
 from capsim.model.portfolio import Deal, World
 from capsim.model.units import MW_EPS
-from capsim.scenario import DealKindName
+from capsim.scenario.schema import DealKindName
 
 
 def policy_process(world: World) -> Generator[simpy.Event, object, None]:

@@ -14,9 +14,9 @@ from capsim.model.demand import DemandPath
 from capsim.model.env import Streams
 from capsim.model.equipment import EquipmentBook
 from capsim.model.grid import GridQueue, Request
+from capsim.model.records import Recorder
 from capsim.model.units import MW_EPS
-from capsim.records import Recorder
-from capsim.scenario import DealKind, Scenario
+from capsim.scenario.schema import DealKind, Scenario
 
 
 @dataclass

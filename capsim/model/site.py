@@ -86,9 +86,10 @@ def site_process(world: World, deal: Deal) -> Generator[simpy.Event, object, Non
     built_mw = 0.0
     for index, mw in enumerate(phases):
         if index > 0 and not strand.triggered:
-            yield env.timeout(
-                gap_months * (kind.build_time_factor if kind.needs_build else 1.0)
-            ) | strand
+            yield (
+                env.timeout(gap_months * (kind.build_time_factor if kind.needs_build else 1.0))
+                | strand
+            )
         if strand.triggered:
             break
         built_mw += mw

@@ -20,8 +20,8 @@ from capsim.model.grid import GridQueue
 from capsim.model.monitor import monitor_process
 from capsim.model.policy import policy_process
 from capsim.model.portfolio import Deal, RegionState, World
-from capsim.records import DEAL_COLUMNS, Recorder
-from capsim.scenario import LAUNCH, SIGNED, Scenario
+from capsim.model.records import DEAL_COLUMNS, Recorder
+from capsim.scenario.schema import LAUNCH, SIGNED, Scenario
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,221 @@
+"""Calibration targets against a run: each target's model figure per replication, then pass/fail.
+
+A target (``Scenario.targets``) names a published figure; here its model counterpart is computed
+from the run tables for every replication, summarised as P10/P50/P90 across replications, and
+the target's statistic compared with the published value or range. Queue metrics read
+``queue.parquet``; headroom reads the start level from the scenario plus ``headroom.parquet``;
+energised MW reads ``regions.parquet``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from capsim.runs.aggregate import read_table
+from capsim.scenario.schema import QUEUE_METRICS, Scenario, Target, month_index
+
+QUEUE_COLUMNS = [
+    "replication",
+    "region",
+    "applicant",
+    "mw",
+    "arrived",
+    "study_start",
+    "study_end",
+    "connected",
+    "withdrawn",
+]
+REGION_COLUMNS = ["replication", "month", "region", "energized_mw"]
+HEADROOM_COLUMNS = ["replication", "region", "mw", "in_service_month"]
+
+
+@dataclass(frozen=True)
+class CalibrationTables:
+    """The run tables the metrics read, and the replications they cover."""
+
+    replications: np.ndarray
+    queue: pd.DataFrame
+    regions: pd.DataFrame
+    headroom: pd.DataFrame
+
+    @classmethod
+    def from_run(cls, run_dir: Path) -> CalibrationTables:
+        """Read only the columns the metrics need from a run directory."""
+        kpis = read_table(run_dir, "kpis", ["replication"])
+        return cls(
+            replications=np.sort(kpis["replication"].to_numpy()),
+            queue=read_table(run_dir, "queue", QUEUE_COLUMNS),
+            regions=read_table(run_dir, "regions", REGION_COLUMNS),
+            headroom=read_table(run_dir, "headroom", HEADROOM_COLUMNS),
+        )
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """One target against the model: its quantiles across replications and the verdict."""
+
+    target: Target
+    p10: float
+    p50: float
+    p90: float
+    replications: int
+
+    @property
+    def model_value(self) -> float:
+        """The statistic the target compares (P10, P50 or P90)."""
+        return float(getattr(self, self.target.statistic))
+
+    @property
+    def passed(self) -> bool:
+        """Whether the compared statistic lies in the target's range (NaN never passes)."""
+        low, high = self.target.bounds()
+        value = self.model_value
+        return not math.isnan(value) and low - 1e-9 <= value <= high + 1e-9
+
+
+def months_from_start(scenario: Scenario, month: str) -> int:
+    """Simulated months elapsed at the *start* of calendar month ``month`` (0 for the start)."""
+    return month_index(month) - month_index(scenario.start)
+
+
+def metric_by_replication(
+    target: Target, scenario: Scenario, tables: CalibrationTables
+) -> pd.Series:
+    """The target's model figure for every replication (NaN where it is undefined)."""
+    index = pd.Index(tables.replications, name="replication")
+    if target.metric in QUEUE_METRICS:
+        return _queue_metric(target, scenario, tables.queue).reindex(index)
+    assert target.month is not None  # checks.check_target_fields
+    end_month = months_from_start(scenario, target.month) + 1
+    regions = list(target.regions) or list(scenario.regions)
+    if target.metric == "headroom_mw_at_month":
+        start_mw = sum(scenario.regions[r].grid.headroom_mw for r in regions)
+        upgrades = tables.headroom[
+            tables.headroom["region"].isin(regions)
+            & (tables.headroom["in_service_month"] <= end_month)
+        ]
+        added = upgrades.groupby("replication")["mw"].sum().reindex(index, fill_value=0.0)
+        return (added + start_mw).astype(float)
+    if target.metric == "energized_mw_at_month":
+        rows = tables.regions[
+            tables.regions["region"].isin(regions) & (tables.regions["month"] == end_month)
+        ]
+        return rows.groupby("replication")["energized_mw"].sum().reindex(index).astype(float)
+    raise ValueError(f"unknown metric {target.metric!r}")
+
+
+def _queue_metric(target: Target, scenario: Scenario, queue: pd.DataFrame) -> pd.Series:
+    """Per-replication figure of a queue metric over the requests in the target's scope."""
+    keep = pd.Series(True, index=queue.index)
+    if target.regions:
+        keep &= queue["region"].isin(target.regions)
+    if target.applicant != "all":
+        keep &= queue["applicant"] == target.applicant
+    if target.filed_before is not None:
+        keep &= queue["arrived"] < months_from_start(scenario, target.filed_before)
+    rows = queue[keep]
+    by_rep = rows.groupby("replication")
+    if target.metric == "request_to_connection_months":
+        done = rows[rows["connected"].notna()]
+        waits = done["connected"] - done["arrived"]
+        return waits.groupby(done["replication"]).median().astype(float)
+    if target.metric in ("study_months", "request_to_study_end_months"):
+        done = rows[rows["study_end"].notna()]
+        began = done["study_start" if target.metric == "study_months" else "arrived"]
+        months = done["study_end"] - began
+        return months.groupby(done["replication"]).median().astype(float)
+    column = "connected" if target.metric == "connected_mw_share" else "withdrawn"
+    reached = rows["mw"].where(rows[column].notna(), 0.0)
+    asked = by_rep["mw"].sum()
+    share = reached.groupby(rows["replication"]).sum() / asked
+    return share.where(asked > 0).astype(float)
+
+
+def evaluate(target: Target, values: pd.Series) -> TargetResult:
+    """Quantiles of a target's per-replication figures (NaNs left out) and the verdict."""
+    clean = values.dropna().to_numpy(dtype=float)
+    if clean.size == 0:
+        return TargetResult(target, math.nan, math.nan, math.nan, 0)
+    p10, p50, p90 = (float(q) for q in np.quantile(clean, [0.1, 0.5, 0.9]))
+    return TargetResult(target, p10, p50, p90, int(clean.size))
+
+
+def evaluate_targets(scenario: Scenario, tables: CalibrationTables) -> list[TargetResult]:
+    """Every target of the scenario against the tables of one run."""
+    return [
+        evaluate(target, metric_by_replication(target, scenario, tables))
+        for target in scenario.targets
+    ]
+
+
+def check_run(run_dir: Path, scenario: Scenario) -> list[TargetResult]:
+    """Every target of ``scenario`` against the run directory it produced."""
+    return evaluate_targets(scenario, CalibrationTables.from_run(run_dir))
+
+
+def describe_range(target: Target) -> str:
+    """The published figure as text, e.g. '45-60 months', '>= 850 MW', '0.15 +/- 0.02'."""
+
+    def num(x: float) -> str:
+        return f"{x:.3g}" if target.unit == "fraction" else f"{x:,.4g}"
+
+    unit = "" if target.unit == "fraction" else f" {target.unit}"
+    if target.value is not None:
+        spread = f" +/- {num(target.tolerance)}" if target.tolerance else ""
+        return f"{num(target.value)}{spread}{unit}"
+    if target.min_value is not None and target.max_value is not None:
+        return f"{num(target.min_value)}-{num(target.max_value)}{unit}"
+    if target.min_value is not None:
+        return f">= {num(target.min_value)}{unit}"
+    assert target.max_value is not None
+    return f"<= {num(target.max_value)}{unit}"
+
+
+def describe_scope(target: Target) -> str:
+    """Where and whose requests a target counts, e.g. 'au_nsw+au_vic, own, filed < 2031-01'."""
+    parts = ["+".join(target.regions) or "all regions"]
+    if target.metric in QUEUE_METRICS:
+        parts.append(f"{target.applicant} requests")
+        if target.filed_before is not None:
+            parts.append(f"filed before {target.filed_before}")
+    if target.month is not None:
+        parts.append(f"end {target.month}")
+    return ", ".join(parts)
+
+
+def format_results(results: list[TargetResult], scenario_name: str, replications: int) -> str:
+    """The table ``capsim check`` prints: target, scope, published, model P10/P50/P90, verdict."""
+    header = (
+        f"{'target':<30} {'published':>18} {'stat':>5} {'P10':>9} {'P50':>9} {'P90':>9}  result"
+    )
+    lines = [
+        f"{scenario_name}: {len(results)} targets, {replications} replications",
+        header,
+        "-" * len(header),
+    ]
+    for r in results:
+        t = r.target
+        cells = "".join(f" {_figure(v, t.unit):>9}" for v in (r.p10, r.p50, r.p90))
+        verdict = "pass" if r.passed else ("FAIL (no data)" if r.replications == 0 else "FAIL")
+        lines.append(
+            f"{t.name:<30} {describe_range(t):>18} {t.statistic.upper():>5}{cells}  {verdict}"
+        )
+        lines.append(f"    {t.metric} ({t.unit}); {describe_scope(t)}")
+        lines.append(f"    source: {t.source}")
+    missed = sum(not r.passed for r in results)
+    lines.append(
+        f"{len(results) - missed} of {len(results)} targets met"
+        + (f"; {missed} missed" if missed else "")
+    )
+    return "\n".join(lines)
+
+
+def _figure(value: float, unit: str) -> str:
+    if math.isnan(value):
+        return "-"
+    return f"{value:.3f}" if unit == "fraction" else f"{value:,.1f}"

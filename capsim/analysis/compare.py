@@ -1,0 +1,121 @@
+"""Compare runs: KPI differences against the first run, paired where the runs allow it.
+
+Runs that share a seed, the same replications and the same calendar differ only in their
+parameters, and replication ``i`` of each drew the same random streams (common random numbers):
+their KPIs are compared replication by replication (paired differences), which separates the
+effect of a change from Monte Carlo noise far better than comparing two summaries. Other runs
+are compared unpaired (difference of means), and the table says which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from capsim.runs.store import read_manifest, read_scenario_data, read_summary
+
+PAIRED = "paired: per-replication differences (common random numbers)"
+UNPAIRED = "unpaired: difference of means (runs do not share seed and replications)"
+DIFF_COLUMNS = ["difference mean", "difference P10", "difference P50", "difference P90"]
+
+
+def run_names(run_dirs: Sequence[Path]) -> list[str]:
+    """A short, unique name per run: the scenario name, plus the directory name if repeated."""
+    scenarios = [str(read_manifest(d)["scenario"]) for d in run_dirs]
+    names = [
+        s if scenarios.count(s) == 1 else f"{s} ({d.name})"
+        for s, d in zip(scenarios, run_dirs, strict=True)
+    ]
+    return [n if names.count(n) == 1 else f"{n} #{i + 1}" for i, n in enumerate(names)]
+
+
+def is_paired(first: Path, other: Path) -> bool:
+    """True when two runs share seed, replication indices and calendar (common random numbers)."""
+    a, b = read_manifest(first), read_manifest(other)
+    if a.get("seed") != b.get("seed") or a.get("replications") != b.get("replications"):
+        return False
+    sa, sb = read_scenario_data(first), read_scenario_data(other)
+    if (sa.get("start"), sa.get("end")) != (sb.get("start"), sb.get("end")):
+        return False
+    reps = [
+        pd.read_parquet(d / "kpis.parquet", columns=["replication"])["replication"]
+        for d in (first, other)
+    ]
+    return sorted(reps[0].tolist()) == sorted(reps[1].tolist())
+
+
+def paired_differences(first: Path, other: Path, kpi: str) -> np.ndarray:
+    """Per-replication ``other - first`` of one KPI (replications where both are defined)."""
+    a = pd.read_parquet(first / "kpis.parquet", columns=["replication", kpi])
+    b = pd.read_parquet(other / "kpis.parquet", columns=["replication", kpi])
+    both = a.merge(b, on="replication", suffixes=("_first", "_other"))
+    diff = (both[f"{kpi}_other"] - both[f"{kpi}_first"]).to_numpy(dtype=float)
+    finite: np.ndarray = diff[np.isfinite(diff)]
+    return finite
+
+
+def kpi_comparison(run_dirs: Sequence[Path], names: Sequence[str]) -> pd.DataFrame:
+    """One row per KPI and run: its mean and quantiles, and its difference against the first run."""
+    summaries = [read_summary(d)["kpis"] for d in run_dirs]
+    kpi_columns = set(pd.read_parquet(run_dirs[0] / "kpis.parquet").columns)
+    paired_runs = [k > 0 and is_paired(run_dirs[0], d) for k, d in enumerate(run_dirs)]
+    rows = []
+    for kpi, first_stats in summaries[0].items():
+        for k, (run_dir, name, stats) in enumerate(zip(run_dirs, names, summaries, strict=True)):
+            own = stats.get(kpi, {})
+            row: dict[str, object] = {
+                "KPI": kpi,
+                "unit": first_stats.get("unit", ""),
+                "run": name,
+                "mean": own.get("mean"),
+                "P10": own.get("p10"),
+                "P50": own.get("p50"),
+                "P90": own.get("p90"),
+                **dict.fromkeys(DIFF_COLUMNS),
+                "comparison": "baseline",
+            }
+            if k > 0:
+                paired = kpi in kpi_columns and paired_runs[k]
+                if paired:
+                    diff = paired_differences(run_dirs[0], run_dir, kpi)
+                    if diff.size:
+                        row.update(
+                            zip(
+                                DIFF_COLUMNS,
+                                [float(diff.mean()), *np.quantile(diff, [0.1, 0.5, 0.9])],
+                                strict=True,
+                            )
+                        )
+                    row["comparison"] = PAIRED
+                else:
+                    means = [own.get("mean"), first_stats.get("mean")]
+                    if None not in means:
+                        row["difference mean"] = float(means[0]) - float(means[1])
+                    row["comparison"] = UNPAIRED
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    for column in ["mean", "P10", "P50", "P90", *DIFF_COLUMNS]:
+        table[column] = pd.to_numeric(table[column], errors="coerce").astype(float)
+    return table
+
+
+def runs_table(run_dirs: Sequence[Path], names: Sequence[str]) -> pd.DataFrame:
+    """One row per run: name, scenario, hash, seed, replications, run date, directory name."""
+    rows = []
+    for run_dir, name in zip(run_dirs, names, strict=True):
+        m = read_manifest(run_dir)
+        rows.append(
+            {
+                "run": name,
+                "scenario": m["scenario"],
+                "scenario SHA-256": str(m["scenario_sha256"])[:12],
+                "seed": m["seed"],
+                "replications": m["replications"],
+                "run date": str(m["started"])[:10],
+                "directory": run_dir.name,
+            }
+        )
+    return pd.DataFrame(rows)

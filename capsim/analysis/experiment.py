@@ -1,0 +1,393 @@
+"""Experiments over a scenario: many points, each a normal Monte Carlo run with the same seed.
+
+Sensitivity and sweep commands share this: turning a point (parameter values or grid settings)
+into ``--set`` overrides, checking every point's scenario before anything runs, running the
+points (one run directory each under ``runs/<name>/``), reading their KPIs back, and writing
+the experiment directory atomically. Every point keeps the base scenario's seed, so each
+replication sees the same random draws in every point (common random numbers): differences
+between points come from the parameters, not from sampling noise.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from capsim.analysis.sensitivity import Parameter, parse_parameter
+from capsim.errors import OutputError, Problem, ScenarioError, UsageError
+from capsim.runs.settings import DEFAULT_CHUNK_SIZE, SCHEDULER_ENV
+from capsim.runs.store import (
+    RunWriter,
+    check_output_location,
+    claim_run_dir,
+    default_run_dir,
+    lock_run_dir,
+    scenario_sha256,
+    staging_dir,
+)
+from capsim.runs.tables import KPI_UNITS, quantile_row
+from capsim.scenario.loader import load_scenario, scenario_to_data
+from capsim.scenario.schema import Scenario
+from capsim.version import __version__
+
+#: Called after each point finishes: (points done, points planned, seconds elapsed).
+PointProgress = Callable[[int, int, float], None]
+STATISTICS = ("mean", "p10", "p50", "p90")
+#: Per-replication 1/0: any shortfall in the last calendar year of the horizon.
+FINAL_YEAR_KPI = "shortfall_final_year"
+KPI_NAMES = (*KPI_UNITS, FINAL_YEAR_KPI)
+RUNS = "runs"
+
+
+@dataclass(frozen=True)
+class ExperimentSetup:
+    """The base scenario (file and overrides) and how to run each point."""
+
+    scenario_path: Path
+    sets: tuple[str, ...] = ()
+    workers: int | None = None
+    scheduler: str | None = None
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+
+    def load(self, extra: Sequence[str] = ()) -> Scenario:
+        """The base scenario with ``extra`` overrides applied last (located errors if bad)."""
+        return load_scenario(self.scenario_path, [*self.sets, *extra])
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A KPI column and the statistic over replications that stands for a point."""
+
+    kpi: str
+    stat: str
+
+    @property
+    def name(self) -> str:
+        """Column name, e.g. ``shortfall_mw_months_p90``."""
+        return f"{self.kpi}_{self.stat}"
+
+    @property
+    def unit(self) -> str:
+        """Unit of the KPI (probability for the final-year shortfall share)."""
+        return KPI_UNITS.get(self.kpi, "probability")
+
+
+def check_measure(kpi: str, stat: str) -> Measure:
+    """A measure, or a UsageError naming the valid KPIs and statistics."""
+    if kpi not in KPI_NAMES:
+        raise UsageError(f"unknown KPI {kpi!r} (expected one of: {', '.join(KPI_NAMES)})")
+    if stat not in STATISTICS:
+        raise UsageError(f"unknown statistic {stat!r} (expected one of: {', '.join(STATISTICS)})")
+    return Measure(kpi, stat)
+
+
+def parse_measure(text: str, default_stat: str) -> Measure:
+    """``kpi`` or ``kpi:stat`` (e.g. ``total_cost_usd:p50``)."""
+    kpi, _, stat = text.partition(":")
+    return check_measure(kpi.strip(), stat.strip() or default_stat)
+
+
+def _path_parts(path: str) -> list[str | int]:
+    """A dotted path with list indexes (``a.b[0].c``) as keys and integers."""
+    parts = path.replace("[", ".").replace("]", "").split(".")
+    return [int(p) if p.isdigit() else p for p in parts if p]
+
+
+def value_at(data: Any, path: str) -> Any:
+    """The resolved scenario's value at a dotted path (None where nothing is written)."""
+    node = data
+    for part in _path_parts(path):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return None
+    if isinstance(node, dict) and node.get("dist") == "fixed":
+        return node.get("value")
+    return node
+
+
+def format_value(value: float, integer: bool) -> str:
+    """A number as ``--set`` text that YAML reads back exactly (no bare ``1e-05``)."""
+    if integer:
+        return str(int(value))
+    return str(np.format_float_positional(value, unique=True, trim="0"))
+
+
+def resolve_parameters(setup: ExperimentSetup, specs: Sequence[str]) -> list[Parameter]:
+    """Parse ``path=LOW:HIGH`` specs; read base values and whole-number fields from the scenario.
+
+    Both bounds of every parameter are loaded once here, so that a bad path or value is reported
+    (with the loader's located message) before any simulation starts.
+    """
+    data = scenario_to_data(setup.load())
+    parameters: list[Parameter] = []
+    problems: list[Problem] = []
+    for spec in specs:
+        path, low, high = parse_parameter(spec)
+        if any(p.path == path for p in parameters):
+            raise UsageError(f"--param {path} is given twice")
+        base = value_at(data, path)
+        integer = isinstance(base, int) and not isinstance(base, bool)
+        number = (
+            float(base) if isinstance(base, int | float) and not isinstance(base, bool) else None
+        )
+        parameter = Parameter(path, low, high, integer, number)
+        for bound in {parameter.settable(low), parameter.settable(high)}:
+            override = f"{path}={format_value(bound, integer)}"
+            try:
+                setup.load([override])
+            except ScenarioError as exc:
+                # blame the --param the user typed, not the override made from it
+                problems.extend(
+                    replace(p, file=f"--param {spec.strip()}")
+                    if p.file == f"--set {override}"
+                    else p
+                    for p in exc.problems
+                )
+        parameters.append(parameter)
+    if problems:
+        raise ScenarioError(problems)
+    return parameters
+
+
+def point_overrides(parameters: Sequence[Parameter], point: np.ndarray) -> list[str]:
+    """``--set`` overrides for one point; NaN leaves a parameter at its base."""
+    return [
+        f"{p.path}={format_value(p.settable(float(v)), p.integer)}"
+        for p, v in zip(parameters, point, strict=True)
+        if not math.isnan(float(v))
+    ]
+
+
+def kpi_table(run_dir: Path) -> pd.DataFrame:
+    """A run's per-replication KPIs, plus the final-year shortfall flag."""
+    kpis = pd.read_parquet(run_dir / "kpis.parquet")
+    years = sorted(c for c in kpis.columns if c.startswith("shortfall_in_"))
+    kpis[FINAL_YEAR_KPI] = kpis[years[-1]] if years else math.nan
+    return kpis
+
+
+def statistic(kpis: pd.DataFrame, measure: Measure) -> float:
+    """One statistic of one KPI over replications (NaNs left out)."""
+    return float(quantile_row(kpis[measure.kpi])[measure.stat])
+
+
+def _run_point(scenario: Scenario, output: Path, chunk_size: int) -> Path:
+    """Run one point in this process (the unit of work when points run side by side)."""
+    from capsim.runs.runner import RunOptions, run_scenario
+
+    options = RunOptions(output=output, workers=1, chunk_size=chunk_size, charts=False)
+    return run_scenario(scenario, options).run_dir
+
+
+def run_points(
+    setup: ExperimentSetup,
+    named: Sequence[tuple[str, Scenario]],
+    runs_dir: Path,
+    progress: PointProgress | None = None,
+) -> list[Path]:
+    """Run every point into ``runs_dir/<name>``; returns the run directories in order.
+
+    With a Dask scheduler, points run one after another and each point's chunks are spread over
+    the cluster. Locally, several points run side by side (each in one process), which keeps
+    every worker busy even when a point has fewer chunks than there are workers.
+    """
+    from capsim.runs.runner import RunOptions, run_scenario
+
+    clock = time.perf_counter()
+    outputs = [runs_dir / name for name, _ in named]
+    workers = setup.workers if setup.workers is not None else (os.cpu_count() or 1)
+    scheduler = setup.scheduler or os.environ.get(SCHEDULER_ENV) or None
+    if scheduler or workers <= 1 or len(named) <= 1:
+        for done, ((_, scenario), output) in enumerate(zip(named, outputs, strict=True), 1):
+            options = RunOptions(
+                output=output,
+                workers=setup.workers,
+                scheduler=scheduler,
+                chunk_size=setup.chunk_size,
+                charts=False,
+            )
+            run_scenario(scenario, options)
+            if progress is not None:
+                progress(done, len(named), time.perf_counter() - clock)
+        return outputs
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(named)), mp_context=context) as pool:
+        futures = [
+            pool.submit(_run_point, scenario, output, setup.chunk_size)
+            for (_, scenario), output in zip(named, outputs, strict=True)
+        ]
+        try:
+            for done, future in enumerate(as_completed(futures), 1):
+                future.result()
+                if progress is not None:
+                    progress(done, len(named), time.perf_counter() - clock)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+    return outputs
+
+
+def load_points(setup: ExperimentSetup, overrides: Sequence[Sequence[str]]) -> list[Scenario]:
+    """Every point's scenario, all checked before any runs; every problem reported at once."""
+    scenarios: list[Scenario] = []
+    problems: list[Problem] = []
+    for extra in overrides:
+        try:
+            scenarios.append(setup.load(extra))
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ScenarioError(problems)
+    return scenarios
+
+
+@dataclass
+class ScenarioEvaluator:
+    """The ``evaluate(points, labels)`` of the sensitivity methods for a scenario model.
+
+    Each point becomes a run directory ``runs/<label>``; its value is each measure's statistic
+    over the point's replications. Every evaluated point is remembered for the points table.
+    """
+
+    setup: ExperimentSetup
+    parameters: Sequence[Parameter]
+    measures: Sequence[Measure]
+    runs_dir: Path
+    progress: PointProgress | None = None
+    run_names: list[str] = field(default_factory=list)
+
+    def __call__(self, points: np.ndarray, labels: Sequence[str]) -> np.ndarray:
+        """Run every point (checked first) and return [points x measures]."""
+        overrides = [point_overrides(self.parameters, row) for row in points]
+        scenarios = load_points(self.setup, overrides)
+        run_dirs = run_points(
+            self.setup, list(zip(labels, scenarios, strict=True)), self.runs_dir, self.progress
+        )
+        self.run_names.extend(labels)
+        values = np.empty((len(labels), len(self.measures)))
+        for i, run_dir in enumerate(run_dirs):
+            kpis = kpi_table(run_dir)
+            values[i] = [statistic(kpis, measure) for measure in self.measures]
+        return values
+
+
+@dataclass(frozen=True)
+class DefaultDestination:
+    """An experiment's default directory, claimed only when the experiment starts writing.
+
+    ``results/<scenario>-<kind>-<stamp>``, or with ``-2``, ``-3``... when that is taken, so
+    experiments started in the same second get directories of their own.
+    """
+
+    root: Path
+    name: str
+    stamp: str
+
+
+class ExperimentWriter:
+    """Stages an experiment directory beside its destination and publishes it atomically.
+
+    The destination is locked from here until ``publish`` or ``discard``: a second experiment
+    or run writing the same directory is refused, naming this process.
+    """
+
+    def __init__(self, destination: Path | DefaultDestination, force: bool) -> None:
+        if isinstance(destination, DefaultDestination):
+            path, lock = claim_run_dir(destination.root, destination.name, destination.stamp)
+        else:
+            path = destination
+            check_output_location(path)
+            lock = lock_run_dir(path)
+        if staging_dir(path).exists() and not force:
+            lock.release()
+            raise OutputError(
+                f"an unfinished experiment is in {staging_dir(path)}; pass --force to start over"
+            )
+        self.writer = RunWriter(path, force=force, lock=lock)
+        self.staging = self.writer.staging
+        self.runs_dir = self.staging / RUNS
+        self.charts_dir = self.staging / "charts"
+        try:
+            self.runs_dir.mkdir(exist_ok=True)
+        except OSError as exc:
+            self.discard()
+            raise OutputError(f"cannot write {self.staging}: {exc.strerror or exc}") from exc
+        self.clock = time.perf_counter()
+        self.started = datetime.now(UTC)
+
+    def table(self, name: str, frame: pd.DataFrame) -> None:
+        """Write a table as Parquet and CSV."""
+        try:
+            parquet = self.staging / f"{name}.parquet"
+            temporary = parquet.with_name(f".{parquet.name}.tmp")
+            frame.to_parquet(temporary, index=False)
+            os.replace(temporary, parquet)
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.staging}: {exc.strerror or exc}") from exc
+        self.writer.write_text(f"{name}.csv", frame.to_csv(index=False))
+
+    def text(self, name: str, text: str) -> None:
+        """Write a text file."""
+        self.writer.write_text(name, text)
+
+    def publish(self, manifest: dict[str, Any]) -> Path:
+        """Add timing to the manifest, write it last and move the directory into place."""
+        manifest = {
+            **manifest,
+            "capsim_version": __version__,
+            "started": self.started.isoformat(timespec="seconds"),
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "wall_seconds": round(time.perf_counter() - self.clock, 3),
+        }
+        directory = self.writer.publish(manifest)
+        self.writer.release()  # on failure the caller discards, still holding the lock
+        return directory
+
+    def discard(self) -> None:
+        """Remove the staging directory after a failure, and give up the lock."""
+        try:
+            self.writer.discard()
+        finally:
+            self.writer.release()
+
+
+def default_destination(
+    scenario: Scenario, kind: str, root: Path = Path("results")
+) -> DefaultDestination:
+    """``results/<scenario>-<kind>-<timestamp>`` (claimed when the experiment starts)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    name = f"{scenario.name}-{kind}"
+    default_run_dir(root, name, stamp)  # refuse an unusable name before any work
+    return DefaultDestination(root, name, stamp)
+
+
+def base_manifest(kind: str, setup: ExperimentSetup, base: Scenario) -> dict[str, Any]:
+    """Manifest fields every experiment shares: kind, base scenario, seed, replications."""
+    return {
+        "kind": kind,
+        "scenario": base.name,
+        "scenario_file": str(setup.scenario_path),
+        "scenario_sha256": scenario_sha256(scenario_to_data(base)),
+        "seed": base.seed,
+        "replications": base.replications,
+        "overrides": list(setup.sets),
+        "workers": setup.workers,
+        "scheduler": setup.scheduler,
+        "chunk_size": setup.chunk_size,
+    }

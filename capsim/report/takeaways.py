@@ -1,0 +1,188 @@
+"""One-line takeaways for memo slides, computed from a run's results (never hand-written).
+
+Each function reads what it needs from the run directory (summary.json or a ``memo_data``
+table) and states the figure a reader should leave the slide with.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from capsim.report import data as memo_data
+
+
+def month_label(run_dir: Path, month: float) -> str:
+    """A model month (from the scenario start) as ``Mon YYYY`` of its month end."""
+    start = pd.Period(str(memo_data.scenario_data(run_dir).get("start", "2026-01")), freq="M")
+    return (start + max(0, math.ceil(month) - 1)).strftime("%b %Y")
+
+
+def _number(value: float | None, digits: int = 0) -> str:
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    return f"{value:,.{digits}f}"
+
+
+def _kpi(summary: dict[str, Any], name: str, stat: str) -> float | None:
+    value = summary["kpis"].get(name, {}).get(stat)
+    return None if value is None else float(value)
+
+
+def capacity_vs_demand(run_dir: Path) -> str:
+    """P90 shortfall and the date by which capacity covers demand for good with 50% chance."""
+    summary = memo_data.summary(run_dir)
+    p90 = _kpi(summary, "shortfall_mw_months", "p90") or 0.0
+    size = f"{p90 / 1000:,.2f} GW-months" if p90 >= 1000 else f"{p90:,.0f} MW-months"
+    covered = _kpi(summary, "covered_for_good_month", "p50")
+    share = (_kpi(summary, "covered_by_horizon", "mean") or 0.0) * 100
+    if covered is not None and math.isfinite(covered):
+        when = f"50% chance capacity covers demand for good by {month_label(run_dir, covered)}"
+    else:
+        when = f"capacity covers demand for good by the horizon in only {share:.0f}% of runs"
+    return f"P90 shortfall {size}; {when}."
+
+
+def capacity_fan(run_dir: Path) -> str:
+    """Median capacity against median demand (and its P10-P90) at the horizon."""
+    summary = memo_data.summary(run_dir)
+    capacity, demand = "capacity_mw_at_horizon", "demand_mw_at_horizon"
+    return (
+        f"At the horizon, median capacity {_number(_kpi(summary, capacity, 'p50'))} MW "
+        f"against median demand {_number(_kpi(summary, demand, 'p50'))} MW "
+        f"(demand P10-P90 {_number(_kpi(summary, demand, 'p10'))}-"
+        f"{_number(_kpi(summary, demand, 'p90'))} MW)."
+    )
+
+
+def shortfall_probability(run_dir: Path) -> str:
+    """The year with the highest chance of a shortfall, and the chance in the final year."""
+    by_year: dict[str, float] = memo_data.summary(run_dir)["shortfall_probability_by_year"]
+    if not by_year:
+        return "No shortfall probabilities recorded."
+    first, last = min(by_year), max(by_year)
+    below = [y for y in sorted(by_year) if all(by_year[z] < 0.5 for z in by_year if z >= y)]
+    after = f"below 50% from {below[0]} on" if below else "never below 50% for good"
+    return (
+        f"Chance of a shortfall: {by_year[first]:.0%} in {first}, {by_year[last]:.0%} in "
+        f"{last}; {after}."
+    )
+
+
+def time_to_power(run_dir: Path) -> str:
+    """Fastest and slowest deal kinds by median months to first power, over powered deals only.
+
+    The share of launched deals that got power is given beside each, since the median leaves the
+    others out.
+    """
+    by_kind: dict[str, dict[str, Any]] = memo_data.summary(run_dir)[
+        "months_to_first_power_of_powered_deals"
+    ]["by_kind"]
+    medians = {
+        k: float(v["p50"])
+        for k, v in by_kind.items()
+        if v.get("p50") is not None and math.isfinite(float(v["p50"]))
+    }
+    if not medians:
+        return "No deal reached first power within the horizon."
+    share = {k: float(by_kind[k].get("powered_share") or 0.0) for k in medians}
+    fast, slow = min(medians, key=medians.__getitem__), max(medians, key=medians.__getitem__)
+    if fast == slow:
+        return (
+            f"Median {medians[fast]:.0f} months from launch to first power ({fast}), over "
+            f"the {share[fast]:.0%} of launched deals that got power."
+        )
+    return (
+        f"Median months from launch to first power, over deals that got power: {fast} "
+        f"{medians[fast]:.0f} ({share[fast]:.0%} of launched got power), {slow} "
+        f"{medians[slow]:.0f} ({share[slow]:.0%})."
+    )
+
+
+def deal_funnel(run_dir: Path) -> str:
+    """How many launched deals per replication sign and energise."""
+    table = memo_data.funnel(run_dir).set_index("stage")["reached"]
+    launched, signed, energised = (float(table[s]) for s in ("launched", "signed", "energised"))
+    rate = energised / launched if launched else 0.0
+    return (
+        f"Of {launched:.1f} deals launched per replication, {signed:.1f} sign and "
+        f"{energised:.1f} energise ({rate:.0%})."
+    )
+
+
+def queue_waits(run_dir: Path) -> str:
+    """The region where our median headroom wait is longest, against competitors'."""
+    table = memo_data.queue_waits(run_dir)
+    headroom = table[table["wait"] == "headroom"]
+    medians = headroom.groupby(["region", "applicant"])["months"].median().unstack()
+    if "own" not in medians or medians["own"].dropna().empty:
+        return "None of our requests reached the headroom stage."
+    names = memo_data.region_names(run_dir)
+    ours = medians["own"].dropna()
+    region = str(ours.idxmax())
+    theirs = medians["background"].get(region) if "background" in medians else None
+    return (
+        f"Our longest median headroom wait is in {names.get(region, region)}: "
+        f"{float(ours[region]):.0f} months (competitors "
+        f"{_number(None if theirs is None else float(theirs))})."
+    )
+
+
+def regional_capacity(run_dir: Path) -> str:
+    """The region with the most median energised capacity at the horizon."""
+    table = memo_data.regional_quantiles(run_dir)
+    last = table[table["date"] == table["date"].max()]
+    if last.empty:
+        return "No regional capacity recorded."
+    top = last.loc[last["p50_mw"].idxmax()]
+    names = memo_data.region_names(run_dir)
+    return (
+        f"At the horizon {names.get(str(top['region']), str(top['region']))} holds the most "
+        f"energised capacity: median {top['p50_mw']:,.0f} MW of "
+        f"{last['p50_mw'].sum():,.0f} MW (sum of regional medians)."
+    )
+
+
+def equipment_backlog(run_dir: Path) -> str:
+    """Our largest order book: which pool, how many units at its peak, and when."""
+    table = memo_data.equipment_backlog(run_dir)
+    own = table[table["orders"] == "own"]
+    if own.empty or own["backlog_units"].max() <= 0:
+        return "We placed no long-lead equipment orders."
+    peak = own.iloc[int(np.argmax(own["backlog_units"].to_numpy()))]
+    pool = str(peak["pool"]).replace("_", " ")
+    return (
+        f"Our order book peaks at {float(peak['backlog_units']):.1f} {pool} units "
+        f"on order (mean) in {pd.Timestamp(peak['date']).strftime('%b %Y')}."
+    )
+
+
+def cost_breakdown(run_dir: Path) -> str:
+    """Mean total cost and the shares of capex and unserved demand."""
+    totals = memo_data.cumulative_costs(run_dir).iloc[-1]
+    total = float(sum(totals[c] for c in memo_data.COST_COLUMNS))
+    if total <= 0:
+        return "No cost recorded."
+    return (
+        f"Mean total cost USD {total / 1e9:,.1f} bn: capex {totals['capex_usd'] / total:.0%}, "
+        f"energy {totals['energy_usd'] / total:.0%}, "
+        f"unserved demand {totals['unserved_usd'] / total:.0%}."
+    )
+
+
+TAKEAWAYS: dict[str, Callable[[Path], str]] = {
+    "capacity_vs_demand": capacity_vs_demand,
+    "capacity_fan": capacity_fan,
+    "shortfall_probability": shortfall_probability,
+    "time_to_power": time_to_power,
+    "deal_funnel": deal_funnel,
+    "queue_waits": queue_waits,
+    "regional_capacity": regional_capacity,
+    "equipment_backlog": equipment_backlog,
+    "cost_breakdown": cost_breakdown,
+}

@@ -1,0 +1,102 @@
+"""Summaries and monthly bands computed from a run's Parquet parts, one table column at a time.
+
+Nothing here holds every month of every replication of every table at once: the summary needs
+the per-replication KPIs and a few columns of deals and our own queue requests; the fan chart
+needs four timeseries columns; the regional stack is summed part by part.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from capsim.runs.tables import summarize
+
+DEAL_COLUMNS_FOR_SUMMARY = ["kind", "region", "in_flight", "first_power", "months_to_first_power"]
+LAUNCHED_DEALS: list[tuple[str, str, Any]] = [("in_flight", "==", False)]
+QUEUE_COLUMNS_FOR_SUMMARY = [
+    "replication",
+    "region",
+    "applicant",
+    "arrived",
+    "study_start",
+    "study_end",
+    "connected",
+]
+
+
+def read_table(
+    run_dir: Path,
+    name: str,
+    columns: list[str] | None = None,
+    filters: list[tuple[str, str, Any]] | None = None,
+) -> pd.DataFrame:
+    """One table of a run (all its parts, in chunk order), optionally some columns or rows."""
+    path = run_dir / f"{name}.parquet"
+    table = pd.read_parquet(path, columns=columns, filters=filters)
+    return table
+
+
+def summary_from_parts(run_dir: Path) -> dict[str, Any]:
+    """summary.json's contents from the parts of a run."""
+    tables = {
+        "kpis": read_table(run_dir, "kpis"),
+        "deals": read_table(run_dir, "deals", DEAL_COLUMNS_FOR_SUMMARY, filters=LAUNCHED_DEALS),
+        "queue": read_table(
+            run_dir, "queue", QUEUE_COLUMNS_FOR_SUMMARY, filters=[("applicant", "==", "own")]
+        ),
+    }
+    return summarize(tables)
+
+
+BANDED = ("demand_mw", "capacity_mw", "energized_mw", "bridge_mw", "shortfall_mw")
+
+
+def monthly_bands(run_dir: Path) -> pd.DataFrame:
+    """Per month end: P10/P50/P90 of demand, capacity and shortfall; shortfall probability.
+
+    Rows are stored replication by replication, months in order (checked, not assumed), so each
+    column reshapes to a (replications x months) array; one column is read at a time, so the
+    memory needed stays a few columns' worth.
+    """
+    path = run_dir / "timeseries.parquet"
+    month = pd.read_parquet(path, columns=["month"])["month"].to_numpy()
+    months = int(month.max())
+    replications = len(month) // months
+    if (
+        len(month) != replications * months
+        or not (month.reshape(replications, months) == np.arange(1, months + 1)).all()
+    ):
+        raise ValueError(f"{path} is not stored replication by replication, month by month")
+    del month
+    first_part = sorted(path.glob("part-*.parquet"))[0]
+    dates = pd.read_parquet(first_part, columns=["date"])["date"].to_numpy()[:months]
+    out = pd.DataFrame({"date": dates})
+    for column in BANDED:
+        values = pd.read_parquet(path, columns=[column])[column].to_numpy()
+        grid = values.reshape(replications, months)
+        for tag, q in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9)):
+            out[f"{column[:-3]}_{tag}_mw"] = np.quantile(grid, q, axis=0)
+        if column == "shortfall_mw":
+            out["shortfall_probability"] = (grid > 1e-6).mean(axis=0)
+    out["replications"] = replications
+    return out
+
+
+def regional_means(run_dir: Path) -> pd.DataFrame:
+    """Mean energised MW per region and month end, summed part by part (stackable layers)."""
+    folder = run_dir / "regions.parquet"
+    total: pd.DataFrame | None = None
+    replications: set[int] = set()
+    for part in sorted(folder.glob("part-*.parquet")):
+        frame = pd.read_parquet(part, columns=["replication", "date", "region", "energized_mw"])
+        replications.update(int(r) for r in frame["replication"].unique())
+        sums = frame.groupby(["date", "region"])["energized_mw"].sum()
+        total = sums.to_frame() if total is None else total.add(sums.to_frame(), fill_value=0.0)
+    if total is None:
+        return pd.DataFrame(columns=["date"])
+    means = (total["energized_mw"] / max(1, len(replications))).unstack("region").sort_index()
+    return means.reset_index()
