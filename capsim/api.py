@@ -17,8 +17,6 @@ Errors are the library's exceptions (``ScenarioError`` with located problems, ``
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +24,8 @@ import pandas as pd
 import yaml
 
 from capsim.errors import UsageError
+from capsim.runs.rundir import RUN_TABLES as RUN_TABLES
+from capsim.runs.rundir import RunDir
 from capsim.scenario.schema import Scenario
 
 if TYPE_CHECKING:
@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 
     from capsim.runs.runner import Progress
 
-#: The Parquet tables of a run directory.
-RUN_TABLES = ("timeseries", "regions", "deals", "queue", "equipment", "headroom", "kpis")
 #: Charts a run can draw when ``capsim.charts`` offers no list of its own.
 
 
@@ -141,41 +139,57 @@ def open_run(run_dir: str | Path) -> Run:
     The run is verified first (manifest, summary, every part against its checksum), so a
     damaged run is a UsageError naming the damaged parts rather than quietly wrong tables.
     """
-    from capsim.runs.store import verify_run
-
     path = Path(run_dir)
     if not (path / "manifest.json").is_file():
         raise UsageError(f"{path} is not a finished run directory (no manifest.json)")
-    verify_run(path)
-    return Run(path)
+    opened = RunDir(path)
+    opened.verify()
+    return Run(opened)
 
 
-@dataclass(frozen=True)
 class Run:
-    """A published run directory: manifest, summary, KPIs, tables and charts, read on demand."""
+    """A published run: manifest, summary, KPIs, tables and charts, backed by a ``RunDir``."""
 
-    path: Path
+    def __init__(self, run: RunDir | str | Path) -> None:
+        """Wrap an open run, or open the run directory at ``run`` (its files read once)."""
+        self._run = run if isinstance(run, RunDir) else RunDir(run)
 
-    @cached_property
+    def __repr__(self) -> str:
+        """``Run(path=...)``, as the API has always shown a run."""
+        return f"Run(path={self.path!r})"
+
+    def __eq__(self, other: object) -> bool:
+        """Runs are equal when they are the same run directory."""
+        return isinstance(other, Run) and self.path == other.path
+
+    def __hash__(self) -> int:
+        """Hash of the run directory, so runs can key dicts and sets."""
+        return hash(self.path)
+
+    @property
+    def rundir(self) -> RunDir:
+        """The open run directory behind this run (for the report and analysis functions)."""
+        return self._run
+
+    @property
+    def path(self) -> Path:
+        """The run directory."""
+        return self._run.path
+
+    @property
     def manifest(self) -> dict[str, Any]:
         """manifest.json: scenario, seed, replications, version, timing, backend, events."""
-        from capsim.runs.store import read_manifest
+        return self._run.manifest
 
-        return read_manifest(self.path)
-
-    @cached_property
+    @property
     def summary(self) -> dict[str, Any]:
         """summary.json: KPIs with mean/P10/P50/P90, shortfall probability by year, waits."""
-        from capsim.runs.store import read_summary
+        return self._run.summary
 
-        return read_summary(self.path)
-
-    @cached_property
+    @property
     def scenario(self) -> Scenario:
         """The resolved scenario that ran (scenario.yaml)."""
-        from capsim.scenario.loader import load_stored_scenario
-
-        return load_stored_scenario(self.path / "scenario.yaml")
+        return self._run.scenario
 
     @property
     def kpis(self) -> pd.DataFrame:
@@ -187,12 +201,7 @@ class Run:
 
     def table(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
         """One run table (timeseries, regions, deals, queue, equipment, headroom, kpis)."""
-        from capsim.runs.aggregate import read_table
-
-        if name not in RUN_TABLES:
-            expected = ", ".join(RUN_TABLES)
-            raise UsageError(f"no table {name!r} in a run (expected one of: {expected})")
-        return read_table(self.path, name, columns)
+        return self._run.table(name, columns)
 
     def chart(self, name: str) -> Figure:
         """One of the run's charts as a matplotlib Figure (not saved; ``fig.savefig`` to keep)."""
@@ -201,13 +210,13 @@ class Run:
         if name not in charts.CHART_NAMES:
             expected = ", ".join(charts.CHART_NAMES)
             raise UsageError(f"no chart {name!r} (expected one of: {expected})")
-        return charts.draw(name, self.path)
+        return charts.draw(name, self._run)
 
     def check(self) -> pd.DataFrame:
         """The scenario's calibration targets against this run, one row per target."""
         from capsim.analysis.calibration import check_run, describe_range
 
-        results = check_run(self.path, self.scenario)
+        results = check_run(self._run)
         rows = [
             {
                 "target": r.target.name,

@@ -17,6 +17,7 @@ from memo_runs import SCENARIOS, small_run
 
 from capsim.errors import UsageError
 from capsim.report import charts
+from capsim.runs.rundir import RunDir
 
 matplotlib.use("Agg")
 
@@ -43,12 +44,12 @@ def _deterministic_style() -> Iterator[None]:
 
 @pytest.mark.parametrize("scenario", EXAMPLES)
 def test_every_chart_draws_for_every_example_scenario(scenario: str) -> None:
-    run_dir = small_run(scenario)
+    run = RunDir(small_run(scenario))
     for name in charts.CHART_NAMES:
-        figure = charts.draw(name, run_dir)
+        figure = charts.draw(name, run)
         title = figure.get_suptitle()
         assert title and figure.axes, name
-        assert charts.run_label(run_dir).footnote() in figure.get_supxlabel(), name
+        assert charts.run_label(run).footnote() in figure.get_supxlabel(), name
         for ax in figure.axes:
             assert ax.get_xlabel() and (ax.get_ylabel() or ax is not figure.axes[0]), name
 
@@ -60,9 +61,9 @@ def test_chart_names_are_unique_and_cover_the_suite() -> None:
 
 def test_unknown_chart_and_non_run_directory_are_usage_errors(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no chart 'pie'"):
-        charts.draw("pie", small_run())
+        charts.draw("pie", RunDir(small_run()))
     with pytest.raises(UsageError, match="not a complete capsim run"):
-        charts.draw("capacity_fan", tmp_path)
+        charts.draw("capacity_fan", RunDir(tmp_path))
 
 
 def test_draw_all_saves_every_chart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,15 +74,18 @@ def test_draw_all_saves_every_chart(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         return [directory / f"{name}.png", directory / f"{name}.svg"]
 
     monkeypatch.setattr(charts, "save", fake_save)
-    paths = charts.draw_all(small_run(), tmp_path, _fixed_label(small_run()))
+    run = RunDir(small_run())
+    paths = charts.draw_all(run, tmp_path, _fixed_label(run))
     assert saved == list(charts.CHART_NAMES)
     assert len(paths) == 2 * len(charts.CHART_NAMES)
 
 
 def test_save_writes_a_300_dpi_png_and_an_svg(tmp_path: Path) -> None:
-    label = _fixed_label(small_run())
+    run = RunDir(small_run())
     png, svg = charts.save(
-        charts.draw("shortfall_probability", small_run(), label), tmp_path, "shortfall_probability"
+        charts.draw("shortfall_probability", run, _fixed_label(run)),
+        tmp_path,
+        "shortfall_probability",
     )
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -94,9 +98,9 @@ def test_save_writes_a_300_dpi_png_and_an_svg(tmp_path: Path) -> None:
 def test_chart_matches_its_baseline_image(name: str, tmp_path: Path) -> None:
     from matplotlib.testing.compare import compare_images
 
-    run_dir = small_run("minimal")
+    run = RunDir(small_run("minimal"))
     actual = tmp_path / f"{name}.png"
-    charts.draw(name, run_dir, _fixed_label(run_dir)).savefig(actual, dpi=BASELINE_DPI)
+    charts.draw(name, run, _fixed_label(run)).savefig(actual, dpi=BASELINE_DPI)
     expected = BASELINES / f"{name}.png"
     if os.environ.get("CAPSIM_UPDATE_BASELINES") == "1":
         BASELINES.mkdir(exist_ok=True)
@@ -107,9 +111,9 @@ def test_chart_matches_its_baseline_image(name: str, tmp_path: Path) -> None:
     assert failure is None, failure
 
 
-def _fixed_label(run_dir: Path) -> charts.RunLabel:
+def _fixed_label(run: RunDir) -> charts.RunLabel:
     """The run's label with a fixed run date, so the footnote (and the image) never changes."""
-    label = charts.run_label(run_dir)
+    label = charts.run_label(run)
     return charts.RunLabel(
         label.scenario,
         label.sha256,

@@ -12,20 +12,22 @@ from memo_runs import small_run
 
 from capsim.analysis.compare import PAIRED, UNPAIRED, is_paired, kpi_comparison
 from capsim.cli.memo import compare
+from capsim.runs.rundir import RunDir
 
 LEVER = ("policy.reserve_margin=0.3",)
 
 
 def test_same_seed_with_a_changed_lever_is_paired_and_another_seed_is_not() -> None:
-    base = small_run("minimal")
-    assert is_paired(base, small_run("minimal", sets=LEVER))
-    assert not is_paired(base, small_run("minimal", sets=("seed=9",)))
+    base = RunDir(small_run("minimal"))
+    assert is_paired(base, RunDir(small_run("minimal", sets=LEVER)))
+    assert not is_paired(base, RunDir(small_run("minimal", sets=("seed=9",))))
 
 
 def test_difference_table_equals_independent_paired_differences() -> None:
     base, lever = small_run("minimal"), small_run("minimal", sets=LEVER)
     other = small_run("minimal", sets=("seed=9",))
-    table = kpi_comparison([base, lever, other], ["base", "lever", "seed 9"])
+    runs = [RunDir(base), RunDir(lever), RunDir(other)]
+    table = kpi_comparison(runs, ["base", "lever", "seed 9"])
     a = pd.read_parquet(base / "kpis.parquet").set_index("replication").sort_index()
     b = pd.read_parquet(lever / "kpis.parquet").set_index("replication").sort_index()
     c = pd.read_parquet(other / "kpis.parquet")

@@ -29,19 +29,19 @@ def test_one_deal_through_every_stage_matches_hand_computed_times() -> None:
 
 def test_month_end_snapshots_see_capacity_energised_before_the_month_ends() -> None:
     rows = simulate(tiny(), 0).recorder.timeseries
-    energized = [row[3] for row in rows]
+    energized = [row.energized_mw for row in rows]
     # An energisation at exactly t=11.0 falls in month 12; both phases show from month 13 on.
     assert energized[:11] == [0.0] * 11
     assert energized[11] == 50.0
     assert energized[12:] == [100.0] * 12
-    shortfall = [row[6] for row in rows]
+    shortfall = [row.shortfall_mw for row in rows]
     assert shortfall[12:] == [0.0] * 12
-    assert rows[0][1] == 100.0
+    assert rows[0].demand_mw == 100.0
 
 
 def test_capex_is_booked_as_phases_energise() -> None:
     rows = simulate(tiny(), 0).recorder.timeseries
-    capex = [row[8] for row in rows]
+    capex = [row.capex_usd for row in rows]
     assert capex[11] == 50 * 1_000_000
     assert capex[12] == 50 * 1_000_000
     assert sum(capex) == 100 * 1_000_000
@@ -95,7 +95,7 @@ def test_bridge_power_serves_a_built_site_until_the_grid_arrives() -> None:
     # Phase 0 ready at 11 (equipment), grid only at 9 + 12 = 21: bridge ordered at 11, on at 12.
     assert (12, "bridge_on", "d0001") in trace
     assert (21, "connected", "d0001") in trace
-    bridge = [row[4] for row in result.recorder.timeseries]
+    bridge = [row.bridge_mw for row in result.recorder.timeseries]
     assert bridge[12:20] == [30.0] * 8
     assert bridge[22:] == [0.0] * len(bridge[22:])
 
@@ -105,4 +105,4 @@ def test_a_subnormal_colocation_supply_rate_adds_nothing_and_does_not_fail() -> 
         **{"regions.r1.colocation": {"available_mw": 10, "new_supply_mw_per_year": 5e-324}}
     )
     rows = simulate(scenario, 0).recorder.regions
-    assert {row[-1] for row in rows} == {10.0}
+    assert {row.colocation_available_mw for row in rows} == {10.0}

@@ -18,7 +18,7 @@ import pytest
 from tiny import TINY, changed, tiny
 
 from capsim.model.monitor import HOURS_PER_MONTH
-from capsim.model.records import DEAL_COLUMNS, QUEUE_COLUMNS, REGION_COLUMNS, TIMESERIES_COLUMNS
+from capsim.model.records import DealRow, QueueRow, RegionRow, TimeseriesRow
 from capsim.model.world import simulate
 from capsim.runs.tables import frames, summarize
 from capsim.scenario.loader import load_scenario
@@ -37,11 +37,11 @@ def _two_regions() -> dict[str, Any]:
 
 
 def _queue(result: Any) -> pd.DataFrame:
-    return pd.DataFrame(result.recorder.queue, columns=QUEUE_COLUMNS)
+    return pd.DataFrame(result.recorder.queue, columns=QueueRow._fields)
 
 
 def _deals(result: Any) -> pd.DataFrame:
-    return pd.DataFrame(result.recorder.deals, columns=DEAL_COLUMNS)
+    return pd.DataFrame(result.recorder.deals, columns=DealRow._fields)
 
 
 # --- bridge power only while a live request waits --------------------------------------------
@@ -74,7 +74,7 @@ def test_bridge_is_off_from_the_month_a_stranded_sites_request_withdraws() -> No
         own = own[own["applicant"] == "own"]
         first = own.iloc[0]
         withdrawn = float(first["withdrawn"] or math.inf)
-        series = pd.DataFrame(result.recorder.timeseries, columns=TIMESERIES_COLUMNS)
+        series = pd.DataFrame(result.recorder.timeseries, columns=TimeseriesRow._fields)
         after = series[series["month"] >= withdrawn]
         assert (after["bridge_mw"] == 0.0).all(), (replication, withdrawn)
         assert (after["bridge_premium_usd"] == 0.0).all()
@@ -181,19 +181,19 @@ def test_energy_is_costed_at_the_price_of_the_region_that_serves_the_demand() ->
     # 100 MW of demand, all bound to r1 (USD 100/MWh): r1 serves all of it, r2 (USD 50/MWh)
     # serves nothing. A portfolio-wide utilisation of 50% would give USD 5.475 m a month.
     rows = simulate(_priced_regions(1.0, 100), 0).recorder.timeseries
-    energy = rows[0][TIMESERIES_COLUMNS.index("energy_usd")]
+    energy = rows[0].energy_usd
     assert energy == pytest.approx(100 * 100 * HOURS_PER_MONTH)
 
 
 def test_free_demand_is_spread_over_spare_capacity_in_proportion() -> None:
     # 130 MW: 100 bound to r1 (share 100/130) and 30 free. r1 has no spare; r2 serves the 30.
     rows = simulate(_priced_regions(100 / 130, 130), 0).recorder.timeseries
-    energy = rows[0][TIMESERIES_COLUMNS.index("energy_usd")]
+    energy = rows[0].energy_usd
     expected = (100 * 100 + 30 * 50) * HOURS_PER_MONTH
     assert energy == pytest.approx(expected)
     # With no bound demand, 150 MW over two regions of 100 MW is 75 MW served in each.
     rows = simulate(_priced_regions(0.0, 150), 0).recorder.timeseries
-    energy = rows[0][TIMESERIES_COLUMNS.index("energy_usd")]
+    energy = rows[0].energy_usd
     assert energy == pytest.approx((75 * 100 + 75 * 50) * HOURS_PER_MONTH)
 
 
@@ -226,7 +226,7 @@ def test_a_stranded_site_gives_its_crew_to_the_next_site_at_once() -> None:
         withdrawn_a, withdrawn_b = (
             float(queue.loc[d, "withdrawn"] or math.inf) for d in ("a", "b")
         )
-        stages = {row[0]: row[6] for row in result.recorder.deals}
+        stages = {row.deal_id: row.stage_months for row in result.recorder.deals}
         if 1 < withdrawn_a < 21 and withdrawn_b > withdrawn_a:
             assert stages["b"]["construction"] == withdrawn_a
             checked += 1
@@ -297,8 +297,8 @@ def test_time_to_power_summary_says_it_covers_powered_deals_only() -> None:
 def test_no_megawatt_tally_is_ever_negative(path: Path) -> None:
     scenario = load_scenario(path)
     result = simulate(scenario, 0)
-    regions = pd.DataFrame(result.recorder.regions, columns=REGION_COLUMNS)
-    mw_columns = [c for c in REGION_COLUMNS if c.endswith("_mw")]
+    regions = pd.DataFrame(result.recorder.regions, columns=RegionRow._fields)
+    mw_columns = [c for c in RegionRow._fields if c.endswith("_mw")]
     low = regions[mw_columns].min()
     assert (low >= 0).all(), low[low < 0]
 
@@ -344,7 +344,7 @@ def test_logistic_demand_with_a_ceiling_far_below_the_start_never_divides_by_zer
         }
     )
     rows = simulate(scenario, 0).recorder.timeseries
-    demand = [row[TIMESERIES_COLUMNS.index("demand_mw")] for row in rows]
+    demand = [row.demand_mw for row in rows]
     assert demand[0] < 1e300
     assert all(a >= b for a, b in itertools.pairwise(demand))
     assert demand[-1] > 0

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from tiny import queue_only
 
-from capsim.model.records import QUEUE_COLUMNS
+from capsim.model.records import QueueRow
 from capsim.model.world import simulate
 
 ARRIVALS_PER_YEAR = 24.0  # lambda = 2 per month
@@ -42,7 +42,7 @@ def _mmc_requests(replications: int) -> list[pd.DataFrame]:
     tables = []
     for rep in range(replications):
         rows = simulate(scenario, rep).recorder.queue
-        tables.append(pd.DataFrame(rows, columns=QUEUE_COLUMNS))
+        tables.append(pd.DataFrame(rows, columns=QueueRow._fields))
     return tables
 
 
@@ -100,7 +100,7 @@ def test_cluster_mode_studies_each_window_together() -> None:
             "regions.r1.grid.competitors.arrivals_per_year": 10,
         }
     )
-    table = pd.DataFrame(simulate(scenario, 0).recorder.queue, columns=QUEUE_COLUMNS)
+    table = pd.DataFrame(simulate(scenario, 0).recorder.queue, columns=QueueRow._fields)
     studied = table[table["study_end"].notna()].copy()
     studied["window"] = (studied["arrived"] // 6).astype(int)
     assert studied["window"].nunique() >= 3
@@ -125,7 +125,7 @@ def test_withdrawal_hazard_removes_the_expected_share_of_requests() -> None:
             "regions.r1.grid.competitors.withdrawal_per_year": 0.5,
         }
     )
-    table = pd.DataFrame(simulate(scenario, 0).recorder.queue, columns=QUEUE_COLUMNS)
+    table = pd.DataFrame(simulate(scenario, 0).recorder.queue, columns=QueueRow._fields)
     waiting = table.iloc[1:]  # the first request holds the only slot
     share = float(waiting["withdrawn"].notna().mean())
     expected = 1 - math.exp(-0.5 * 24 / 12)

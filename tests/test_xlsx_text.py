@@ -16,6 +16,7 @@ from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from capsim.report.documents import write_xlsx
 from capsim.report.memo import workbook_sheets
+from capsim.runs.rundir import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
 FORMULA_LIKE = ["=1+2", "+A1", "-2+3", "@SUM(A1:A3)", '=HYPERLINK("x","y")', "\t=1", "\r=1"]
@@ -83,7 +84,7 @@ def test_report_workbook_holds_the_tables_text_as_typed_and_numbers_unchanged(
     injected_run: Path,
 ) -> None:
     book = load_workbook(injected_run / "tables.xlsx")
-    for name, frame in workbook_sheets(injected_run).items():
+    for name, frame in workbook_sheets(RunDir(injected_run)).items():
         sheet = book[name[:31]]
         rows = list(sheet.iter_rows(values_only=True))
         assert list(rows[0]) == [str(c) for c in frame.columns]

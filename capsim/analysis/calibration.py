@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from capsim.runs.aggregate import read_table
+from capsim.runs.kpis import REQUEST_TO_CONNECTION, REQUEST_TO_STUDY_END, STUDY_DURATION
+from capsim.runs.rundir import RunDir
 from capsim.scenario.schema import QUEUE_METRICS, Scenario, Target, month_index
 
 QUEUE_COLUMNS = [
@@ -44,14 +44,14 @@ class CalibrationTables:
     headroom: pd.DataFrame
 
     @classmethod
-    def from_run(cls, run_dir: Path) -> CalibrationTables:
-        """Read only the columns the metrics need from a run directory."""
-        kpis = read_table(run_dir, "kpis", ["replication"])
+    def from_run(cls, run: RunDir) -> CalibrationTables:
+        """Read only the columns the metrics need from an open run."""
+        kpis = run.table("kpis", ["replication"])
         return cls(
             replications=np.sort(kpis["replication"].to_numpy()),
-            queue=read_table(run_dir, "queue", QUEUE_COLUMNS),
-            regions=read_table(run_dir, "regions", REGION_COLUMNS),
-            headroom=read_table(run_dir, "headroom", HEADROOM_COLUMNS),
+            queue=run.table("queue", QUEUE_COLUMNS),
+            regions=run.table("regions", REGION_COLUMNS),
+            headroom=run.table("headroom", HEADROOM_COLUMNS),
         )
 
 
@@ -122,12 +122,12 @@ def _queue_metric(target: Target, scenario: Scenario, queue: pd.DataFrame) -> pd
     by_rep = rows.groupby("replication")
     if target.metric == "request_to_connection_months":
         done = rows[rows["connected"].notna()]
-        waits = done["connected"] - done["arrived"]
+        waits = REQUEST_TO_CONNECTION.months(done)
         return waits.groupby(done["replication"]).median().astype(float)
     if target.metric in ("study_months", "request_to_study_end_months"):
         done = rows[rows["study_end"].notna()]
-        began = done["study_start" if target.metric == "study_months" else "arrived"]
-        months = done["study_end"] - began
+        wait = STUDY_DURATION if target.metric == "study_months" else REQUEST_TO_STUDY_END
+        months = wait.months(done)
         return months.groupby(done["replication"]).median().astype(float)
     column = "connected" if target.metric == "connected_mw_share" else "withdrawn"
     reached = rows["mw"].where(rows[column].notna(), 0.0)
@@ -153,9 +153,10 @@ def evaluate_targets(scenario: Scenario, tables: CalibrationTables) -> list[Targ
     ]
 
 
-def check_run(run_dir: Path, scenario: Scenario) -> list[TargetResult]:
-    """Every target of ``scenario`` against the run directory it produced."""
-    return evaluate_targets(scenario, CalibrationTables.from_run(run_dir))
+def check_run(run: RunDir, scenario: Scenario | None = None) -> list[TargetResult]:
+    """Every target of ``scenario`` (default: the run's own) against the run it produced."""
+    chosen = scenario if scenario is not None else run.scenario
+    return evaluate_targets(chosen, CalibrationTables.from_run(run))
 
 
 def describe_range(target: Target) -> str:

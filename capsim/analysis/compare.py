@@ -10,61 +10,55 @@ are compared unpaired (difference of means), and the table says which.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from capsim.runs.store import read_manifest, read_scenario_data, read_summary
+from capsim.runs.rundir import RunDir
 
 PAIRED = "paired: per-replication differences (common random numbers)"
 UNPAIRED = "unpaired: difference of means (runs do not share seed and replications)"
 DIFF_COLUMNS = ["difference mean", "difference P10", "difference P50", "difference P90"]
 
 
-def run_names(run_dirs: Sequence[Path]) -> list[str]:
+def run_names(runs: Sequence[RunDir]) -> list[str]:
     """A short, unique name per run: the scenario name, plus the directory name if repeated."""
-    scenarios = [str(read_manifest(d)["scenario"]) for d in run_dirs]
+    scenarios = [str(run.manifest["scenario"]) for run in runs]
     names = [
-        s if scenarios.count(s) == 1 else f"{s} ({d.name})"
-        for s, d in zip(scenarios, run_dirs, strict=True)
+        s if scenarios.count(s) == 1 else f"{s} ({run.name})"
+        for s, run in zip(scenarios, runs, strict=True)
     ]
     return [n if names.count(n) == 1 else f"{n} #{i + 1}" for i, n in enumerate(names)]
 
 
-def is_paired(first: Path, other: Path) -> bool:
+def is_paired(first: RunDir, other: RunDir) -> bool:
     """True when two runs share seed, replication indices and calendar (common random numbers)."""
-    a, b = read_manifest(first), read_manifest(other)
-    if a.get("seed") != b.get("seed") or a.get("replications") != b.get("replications"):
+    if first.seed != other.seed or first.replications != other.replications:
         return False
-    sa, sb = read_scenario_data(first), read_scenario_data(other)
-    if (sa.get("start"), sa.get("end")) != (sb.get("start"), sb.get("end")):
+    if (first.start, first.end) != (other.start, other.end):
         return False
-    reps = [
-        pd.read_parquet(d / "kpis.parquet", columns=["replication"])["replication"]
-        for d in (first, other)
-    ]
+    reps = [run.table("kpis", ["replication"])["replication"] for run in (first, other)]
     return sorted(reps[0].tolist()) == sorted(reps[1].tolist())
 
 
-def paired_differences(first: Path, other: Path, kpi: str) -> np.ndarray:
+def paired_differences(first: RunDir, other: RunDir, kpi: str) -> np.ndarray:
     """Per-replication ``other - first`` of one KPI (replications where both are defined)."""
-    a = pd.read_parquet(first / "kpis.parquet", columns=["replication", kpi])
-    b = pd.read_parquet(other / "kpis.parquet", columns=["replication", kpi])
+    a = first.table("kpis", ["replication", kpi])
+    b = other.table("kpis", ["replication", kpi])
     both = a.merge(b, on="replication", suffixes=("_first", "_other"))
     diff = (both[f"{kpi}_other"] - both[f"{kpi}_first"]).to_numpy(dtype=float)
     finite: np.ndarray = diff[np.isfinite(diff)]
     return finite
 
 
-def kpi_comparison(run_dirs: Sequence[Path], names: Sequence[str]) -> pd.DataFrame:
+def kpi_comparison(runs: Sequence[RunDir], names: Sequence[str]) -> pd.DataFrame:
     """One row per KPI and run: its mean and quantiles, and its difference against the first run."""
-    summaries = [read_summary(d)["kpis"] for d in run_dirs]
-    kpi_columns = set(pd.read_parquet(run_dirs[0] / "kpis.parquet").columns)
-    paired_runs = [k > 0 and is_paired(run_dirs[0], d) for k, d in enumerate(run_dirs)]
+    summaries = [run.summary["kpis"] for run in runs]
+    kpi_columns = set(runs[0].table("kpis").columns)
+    paired_runs = [k > 0 and is_paired(runs[0], run) for k, run in enumerate(runs)]
     rows = []
     for kpi, first_stats in summaries[0].items():
-        for k, (run_dir, name, stats) in enumerate(zip(run_dirs, names, summaries, strict=True)):
+        for k, (run, name, stats) in enumerate(zip(runs, names, summaries, strict=True)):
             own = stats.get(kpi, {})
             row: dict[str, object] = {
                 "KPI": kpi,
@@ -80,7 +74,7 @@ def kpi_comparison(run_dirs: Sequence[Path], names: Sequence[str]) -> pd.DataFra
             if k > 0:
                 paired = kpi in kpi_columns and paired_runs[k]
                 if paired:
-                    diff = paired_differences(run_dirs[0], run_dir, kpi)
+                    diff = paired_differences(runs[0], run, kpi)
                     if diff.size:
                         row.update(
                             zip(
@@ -102,11 +96,11 @@ def kpi_comparison(run_dirs: Sequence[Path], names: Sequence[str]) -> pd.DataFra
     return table
 
 
-def runs_table(run_dirs: Sequence[Path], names: Sequence[str]) -> pd.DataFrame:
+def runs_table(runs: Sequence[RunDir], names: Sequence[str]) -> pd.DataFrame:
     """One row per run: name, scenario, hash, seed, replications, run date, directory name."""
     rows = []
-    for run_dir, name in zip(run_dirs, names, strict=True):
-        m = read_manifest(run_dir)
+    for run, name in zip(runs, names, strict=True):
+        m = run.manifest
         rows.append(
             {
                 "run": name,
@@ -115,7 +109,7 @@ def runs_table(run_dirs: Sequence[Path], names: Sequence[str]) -> pd.DataFrame:
                 "seed": m["seed"],
                 "replications": m["replications"],
                 "run date": str(m["started"])[:10],
-                "directory": run_dir.name,
+                "directory": run.name,
             }
         )
     return pd.DataFrame(rows)

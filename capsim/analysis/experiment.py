@@ -1,9 +1,10 @@
 """Experiments over a scenario: many points, each a normal Monte Carlo run with the same seed.
 
 Sensitivity and sweep commands share this: turning a point (parameter values or grid settings)
-into ``--set`` overrides, checking every point's scenario before anything runs, running the
-points (one run directory each under ``runs/<name>/``), reading their KPIs back, and writing
-the experiment directory atomically. Every point keeps the base scenario's seed, so each
+into changes of the base scenario, made in memory (the file is read once), checking every
+point's scenario before anything runs, running the points on the runs executors (one run
+directory each under ``runs/<name>/``), reading their KPIs back, and writing the experiment
+directory atomically. Every point keeps the base scenario's seed, so each
 replication sees the same random draws in every point (common random numbers): differences
 between points come from the parameters, not from sampling noise.
 """
@@ -14,8 +15,9 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ import pandas as pd
 
 from capsim.analysis.sensitivity import Parameter, parse_parameter
 from capsim.errors import OutputError, Problem, ScenarioError, UsageError
+from capsim.runs import executors
 from capsim.runs.settings import DEFAULT_CHUNK_SIZE, SCHEDULER_ENV
 from capsim.runs.store import (
     RunWriter,
@@ -35,8 +38,17 @@ from capsim.runs.store import (
     staging_dir,
 )
 from capsim.runs.tables import KPI_UNITS, quantile_row
-from capsim.scenario.loader import load_scenario, scenario_to_data
+from capsim.scenario.loader import (
+    Change,
+    Located,
+    change_scenario,
+    override_problem,
+    parse_override,
+    resolve_scenario,
+    scenario_to_data,
+)
 from capsim.scenario.schema import Scenario
+from capsim.scenario.yamlio import PathKey
 from capsim.version import __version__
 
 #: Called after each point finishes: (points done, points planned, seconds elapsed).
@@ -58,9 +70,14 @@ class ExperimentSetup:
     scheduler: str | None = None
     chunk_size: int = DEFAULT_CHUNK_SIZE
 
-    def load(self, extra: Sequence[str] = ()) -> Scenario:
-        """The base scenario with ``extra`` overrides applied last (located errors if bad)."""
-        return load_scenario(self.scenario_path, [*self.sets, *extra])
+    @cached_property
+    def resolved(self) -> Located:
+        """The scenario file read once, with ``sets`` applied; every point starts from a copy."""
+        return resolve_scenario(self.scenario_path, self.sets)
+
+    def load(self, changes: Sequence[Change] = ()) -> Scenario:
+        """The base scenario with ``changes`` set last, in memory (located errors if bad)."""
+        return change_scenario(self.resolved, changes, str(self.scenario_path))
 
 
 @dataclass(frozen=True)
@@ -96,16 +113,10 @@ def parse_measure(text: str, default_stat: str) -> Measure:
     return check_measure(kpi.strip(), stat.strip() or default_stat)
 
 
-def _path_parts(path: str) -> list[str | int]:
-    """A dotted path with list indexes (``a.b[0].c``) as keys and integers."""
-    parts = path.replace("[", ".").replace("]", "").split(".")
-    return [int(p) if p.isdigit() else p for p in parts if p]
-
-
-def value_at(data: Any, path: str) -> Any:
-    """The resolved scenario's value at a dotted path (None where nothing is written)."""
+def value_at(data: Any, path: PathKey) -> Any:
+    """The resolved scenario's value at a parsed path (None where nothing is written)."""
     node = data
-    for part in _path_parts(path):
+    for part in path:
         if isinstance(node, dict) and part in node:
             node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
@@ -118,10 +129,17 @@ def value_at(data: Any, path: str) -> Any:
 
 
 def format_value(value: float, integer: bool) -> str:
-    """A number as ``--set`` text that YAML reads back exactly (no bare ``1e-05``)."""
+    """A number as ``--set`` text that YAML reads back exactly (no bare ``1e-05``), for messages."""
     if integer:
         return str(int(value))
     return str(np.format_float_positional(value, unique=True, trim="0"))
+
+
+def parameter_change(parameter: Parameter, value: float, source: str) -> Change:
+    """Set ``parameter`` to ``value`` (rounded if whole-numbered, then kept an int)."""
+    settable = parameter.settable(value)
+    number: int | float = int(settable) if parameter.integer else settable
+    return Change(parameter.key, number, source, shown=parameter.path)
 
 
 def resolve_parameters(setup: ExperimentSetup, specs: Sequence[str]) -> list[Parameter]:
@@ -135,39 +153,36 @@ def resolve_parameters(setup: ExperimentSetup, specs: Sequence[str]) -> list[Par
     problems: list[Problem] = []
     for spec in specs:
         path, low, high = parse_parameter(spec)
-        if any(p.path == path for p in parameters):
+        key = Parameter(path, low, high).key
+        if any(p.key == key for p in parameters):
             raise UsageError(f"--param {path} is given twice")
-        base = value_at(data, path)
+        base = value_at(data, key)
         integer = isinstance(base, int) and not isinstance(base, bool)
         number = (
             float(base) if isinstance(base, int | float) and not isinstance(base, bool) else None
         )
         parameter = Parameter(path, low, high, integer, number)
         for bound in {parameter.settable(low), parameter.settable(high)}:
-            override = f"{path}={format_value(bound, integer)}"
             try:
-                setup.load([override])
+                # problems are blamed on the --param the user typed
+                setup.load([parameter_change(parameter, bound, f"--param {spec.strip()}")])
             except ScenarioError as exc:
-                # blame the --param the user typed, not the override made from it
-                problems.extend(
-                    replace(p, file=f"--param {spec.strip()}")
-                    if p.file == f"--set {override}"
-                    else p
-                    for p in exc.problems
-                )
+                problems.extend(exc.problems)
         parameters.append(parameter)
     if problems:
         raise ScenarioError(problems)
     return parameters
 
 
-def point_overrides(parameters: Sequence[Parameter], point: np.ndarray) -> list[str]:
-    """``--set`` overrides for one point; NaN leaves a parameter at its base."""
-    return [
-        f"{p.path}={format_value(p.settable(float(v)), p.integer)}"
-        for p, v in zip(parameters, point, strict=True)
-        if not math.isnan(float(v))
-    ]
+def point_changes(parameters: Sequence[Parameter], point: np.ndarray) -> list[Change]:
+    """The changes of one point, each blamed on ``--set path=value``; NaN leaves a base value."""
+    changes = []
+    for parameter, value in zip(parameters, point, strict=True):
+        if not math.isnan(float(value)):
+            settable = parameter.settable(float(value))
+            source = f"--set {parameter.path}={format_value(settable, parameter.integer)}"
+            changes.append(parameter_change(parameter, settable, source))
+    return changes
 
 
 def kpi_table(run_dir: Path) -> pd.DataFrame:
@@ -183,11 +198,16 @@ def statistic(kpis: pd.DataFrame, measure: Measure) -> float:
     return float(quantile_row(kpis[measure.kpi])[measure.stat])
 
 
-def _run_point(scenario: Scenario, output: Path, chunk_size: int) -> Path:
-    """Run one point in this process (the unit of work when points run side by side)."""
+def _run_point(task: tuple[Scenario, Path, int]) -> Path:
+    """Run one point in this process (the unit of work when points run side by side).
+
+    A point lost with a dead pool worker runs again from the start, replacing what it left.
+    """
     from capsim.runs.runner import RunOptions, run_scenario
 
-    options = RunOptions(output=output, workers=1, chunk_size=chunk_size, charts=False)
+    scenario, output, chunk_size = task
+    rerun = staging_dir(output).exists()
+    options = RunOptions(output=output, workers=1, chunk_size=chunk_size, charts=False, force=rerun)
     return run_scenario(scenario, options).run_dir
 
 
@@ -200,8 +220,9 @@ def run_points(
     """Run every point into ``runs_dir/<name>``; returns the run directories in order.
 
     With a Dask scheduler, points run one after another and each point's chunks are spread over
-    the cluster. Locally, several points run side by side (each in one process), which keeps
-    every worker busy even when a point has fewer chunks than there are workers.
+    the cluster. Locally, the points are the tasks of a runs executor: several run side by side
+    (each in one pool process, which keeps every worker busy even when a point has fewer chunks
+    than there are workers), or one after another in this process with one worker.
     """
     from capsim.runs.runner import RunOptions, run_scenario
 
@@ -209,7 +230,7 @@ def run_points(
     outputs = [runs_dir / name for name, _ in named]
     workers = setup.workers if setup.workers is not None else (os.cpu_count() or 1)
     scheduler = setup.scheduler or os.environ.get(SCHEDULER_ENV) or None
-    if scheduler or workers <= 1 or len(named) <= 1:
+    if scheduler or len(named) <= 1:
         for done, ((_, scenario), output) in enumerate(zip(named, outputs, strict=True), 1):
             options = RunOptions(
                 output=output,
@@ -222,39 +243,66 @@ def run_points(
             if progress is not None:
                 progress(done, len(named), time.perf_counter() - clock)
         return outputs
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(named)), mp_context=context) as pool:
-        futures = [
-            pool.submit(_run_point, scenario, output, setup.chunk_size)
-            for (_, scenario), output in zip(named, outputs, strict=True)
-        ]
-        try:
-            for done, future in enumerate(as_completed(futures), 1):
-                future.result()
-                if progress is not None:
-                    progress(done, len(named), time.perf_counter() - clock)
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    tasks = [
+        (scenario, output, setup.chunk_size)
+        for (_, scenario), output in zip(named, outputs, strict=True)
+    ]
+    executor = executors.local_executor(min(workers, len(named)))
+    try:
+        for done, _ in enumerate(executor.run_tasks(_run_point, tasks), 1):
+            if progress is not None:
+                progress(done, len(named), time.perf_counter() - clock)
+    finally:
+        executor.close()
     return outputs
 
 
 def load_points(setup: ExperimentSetup, overrides: Sequence[Sequence[str]]) -> list[Scenario]:
-    """Every point's scenario, all checked before any runs; every problem reported at once."""
+    """Every point's scenario from its ``--set`` texts, made in memory, checked before any runs.
+
+    Every problem of every point is reported at once.
+    """
     scenarios: list[Scenario] = []
     problems: list[Problem] = []
-    for extra in overrides:
-        try:
-            scenarios.append(setup.load(extra))
-        except ScenarioError as exc:
-            problems.extend(exc.problems)
+    for texts in overrides:
+        changes: list[Change] = []
+        unreadable: list[Problem] = []
+        for text in texts:
+            try:
+                changes.append(parse_override(text))
+            except ValueError as exc:
+                unreadable.append(override_problem(text, exc))
+        if unreadable:
+            problems.extend(unreadable)
+        else:
+            _load_point(setup, changes, scenarios, problems)
     if problems:
         raise ScenarioError(problems)
     return scenarios
+
+
+def check_points(setup: ExperimentSetup, points: Sequence[Sequence[Change]]) -> list[Scenario]:
+    """Every point's scenario with its changes set; all checked before any runs."""
+    scenarios: list[Scenario] = []
+    problems: list[Problem] = []
+    for changes in points:
+        _load_point(setup, changes, scenarios, problems)
+    if problems:
+        raise ScenarioError(problems)
+    return scenarios
+
+
+def _load_point(
+    setup: ExperimentSetup,
+    changes: Sequence[Change],
+    scenarios: list[Scenario],
+    problems: list[Problem],
+) -> None:
+    """Add one point's scenario to ``scenarios``, or its problems to ``problems``."""
+    try:
+        scenarios.append(setup.load(changes))
+    except ScenarioError as exc:
+        problems.extend(exc.problems)
 
 
 @dataclass
@@ -274,8 +322,8 @@ class ScenarioEvaluator:
 
     def __call__(self, points: np.ndarray, labels: Sequence[str]) -> np.ndarray:
         """Run every point (checked first) and return [points x measures]."""
-        overrides = [point_overrides(self.parameters, row) for row in points]
-        scenarios = load_points(self.setup, overrides)
+        changes = [point_changes(self.parameters, row) for row in points]
+        scenarios = check_points(self.setup, changes)
         run_dirs = run_points(
             self.setup, list(zip(labels, scenarios, strict=True)), self.runs_dir, self.progress
         )

@@ -22,6 +22,8 @@ import pandas as pd
 
 from capsim.analysis.sampling import latin_hypercube, sampling_rng, scale_to_bounds
 from capsim.errors import UsageError
+from capsim.scenario.paths import PathError, parse_path
+from capsim.scenario.yamlio import PathKey
 
 #: evaluate(points [n x d], labels [n]) -> KPI values [n] or [n x outputs].
 Evaluate = Callable[[np.ndarray, Sequence[str]], np.ndarray]
@@ -40,6 +42,11 @@ class Parameter:
     high: float
     integer: bool = False
     base: float | None = None
+
+    @property
+    def key(self) -> PathKey:
+        """The path's keys and indexes (``parse_parameter`` has checked that it reads)."""
+        return parse_path(self.path)
 
     @property
     def slug(self) -> str:
@@ -64,13 +71,17 @@ class Parameter:
 
 
 def parse_parameter(text: str) -> tuple[str, float, float]:
-    """Split ``dotted.path=LOW:HIGH`` into the path and its numeric bounds."""
+    """Split ``dotted.path=LOW:HIGH`` into the path (checked to read) and its numeric bounds."""
     match = _PARAM.match(text)
     if match is None:
         raise UsageError(
             f"--param {text!r}: expected dotted.path=LOW:HIGH, e.g. policy.reserve_margin=0.05:0.3"
         )
     path, low_text, high_text = match.groups()
+    try:
+        parse_path(path)
+    except PathError as exc:
+        raise UsageError(f"--param {text!r}: {exc}") from None
     try:
         low, high = float(low_text), float(high_text)
     except ValueError:

@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from capsim.errors import UsageError
+from capsim.scenario.paths import PathError, parse_path
+from capsim.scenario.yamlio import PathKey
 
 #: Per-strategy numbers: a list or a 1-D array.
 Values = Sequence[float] | np.ndarray
@@ -31,9 +33,14 @@ class Axis:
     values: tuple[str, ...]
 
     @property
+    def key(self) -> PathKey:
+        """The path's keys and indexes (``parse_axis`` has checked that it reads)."""
+        return parse_path(self.path)
+
+    @property
     def short(self) -> str:
         """The path's last part (``reserve_margin``), for labels."""
-        return re.split(r"[.\[]", self.path)[-1].rstrip("]")
+        return str(self.key[-1])
 
 
 def split_values(text: str) -> list[str]:
@@ -67,6 +74,10 @@ def parse_axis(text: str) -> Axis:
         raise UsageError(
             f"--grid {text!r}: expected dotted.path=v1,v2,..., e.g. policy.reserve_margin=0,0.1,0.2"
         )
+    try:
+        parse_path(path)
+    except PathError as exc:
+        raise UsageError(f"--grid {text!r}: {exc}") from None
     values = split_values(raw)
     if any(not v for v in values):
         raise UsageError(f"--grid {text!r}: empty value in the list")

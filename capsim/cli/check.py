@@ -63,6 +63,7 @@ def check(
     """Run SCENARIO and compare each calibration target with the model (P10/P50/P90)."""
     from capsim.analysis.calibration import check_run, format_results
     from capsim.errors import EXIT_FAILURE, UsageError
+    from capsim.runs.rundir import RunDir
     from capsim.runs.runner import RunOptions, run_scenario
     from capsim.scenario.loader import load_scenario
 
@@ -78,7 +79,7 @@ def check(
         )
         with progress_reporter() as progress:
             outcome = run_scenario(scenario, options, progress)
-        results = check_run(outcome.run_dir, scenario)
+        results = check_run(RunDir(outcome.run_dir), scenario)
         click.echo(format_results(results, scenario.name, int(outcome.manifest["replications"])))
         if output is not None:
             click.echo(f"run directory: {outcome.run_dir}")

@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from capsim.cli.support import overrides, reports_errors
+from capsim.runs.kpis import QUANTILES
 from capsim.runs.settings import DEFAULT_CHUNK_SIZE
 
 LOG_EVERY_SECONDS = 10.0
@@ -153,7 +154,7 @@ def _fmt(value: Any) -> str:
     "--stat",
     "stats",
     multiple=True,
-    type=click.Choice(["mean", "p10", "p50", "p90"]),
+    type=click.Choice(["mean", *QUANTILES]),
     help="Statistic over replications (default: p50 and p90 for oat, mean otherwise).",
 )
 @_common

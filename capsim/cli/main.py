@@ -8,7 +8,6 @@ user for bad input.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,15 +18,16 @@ from capsim.cli.support import overrides, progress_reporter, reports_errors
 from capsim.runs.settings import DEFAULT_CHUNK_SIZE
 from capsim.version import __version__
 
+#: The KPIs printed after a run, in order; labels, units and formats come from ``runs.kpis``.
 HEADLINE = (
-    ("shortfall_mw_months", "shortfall (MW-months)"),
-    ("peak_shortfall_mw", "peak shortfall (MW)"),
-    ("covered_for_good_month", "covered for good (month)"),
-    ("energized_mw_at_horizon", "energised at horizon (MW)"),
-    ("deal_completion_rate", "deal completion rate"),
-    ("capex_usd", "capex (USD m)"),
-    ("cost_per_delivered_mw_usd", "cost per delivered MW (USD m)"),
-    ("bridge_mw_months", "bridge (MW-months)"),
+    "shortfall_mw_months",
+    "peak_shortfall_mw",
+    "covered_for_good_month",
+    "energized_mw_at_horizon",
+    "deal_completion_rate",
+    "capex_usd",
+    "cost_per_delivered_mw_usd",
+    "bridge_mw_months",
 )
 
 
@@ -258,31 +258,25 @@ def refuse_with_resume(context: click.Context) -> None:
 
 
 def format_headline(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
-    """The short KPI table printed after a run."""
+    """The short KPI table printed after a run: catalogue labels and units, one row per KPI."""
+    from capsim.runs.kpis import PERCENTILE_LABELS, SHORTFALL_IN_YEAR, lookup
+
+    header = "".join(f"{label:>12}" for label in PERCENTILE_LABELS.values())
     lines = [
         f"{manifest['scenario']}: {manifest['replications']} replications, "
         f"{manifest['events']:,} events in {manifest['wall_seconds']:.2f} s",
-        f"{'KPI':<32}{'P10':>12}{'P50':>12}{'P90':>12}",
+        f"{'KPI':<32}{header}",
     ]
-    for key, title in HEADLINE:
+    for key in HEADLINE:
+        kpi = lookup(key)
         stats = summary["kpis"][key]
-        scale = 1e6 if key.endswith("_usd") else 1.0
-        cells = "".join(_cell(stats[q], scale) for q in ("p10", "p50", "p90"))
-        lines.append(f"{title:<32}{cells}")
+        cells = "".join(f"{kpi.format(stats[q]):>12}" for q in PERCENTILE_LABELS)
+        lines.append(f"{kpi.title:<32}{cells}")
     by_year = summary["shortfall_probability_by_year"]
     if by_year:
-        shown = ", ".join(f"{year}: {p:.0%}" for year, p in by_year.items())
-        lines.append(f"P(shortfall) by year: {shown}")
+        shown = ", ".join(f"{year}: {SHORTFALL_IN_YEAR.format(p)}" for year, p in by_year.items())
+        lines.append(f"{SHORTFALL_IN_YEAR.label} by year: {shown}")
     return "\n".join(lines)
-
-
-def _cell(value: float | None, scale: float) -> str:
-    """One right-aligned KPI cell: '-' when empty, 'never' when past the horizon."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return f"{'-':>12}"
-    if math.isinf(value):
-        return f"{'never':>12}"
-    return f"{value / scale:>12,.2f}" if abs(value / scale) < 10 else f"{value / scale:>12,.0f}"
 
 
 def _register_commands() -> None:

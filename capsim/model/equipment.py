@@ -15,11 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from capsim.model.records import Recorder
+from capsim.model.records import OTHER_BUYER, OWN, EquipmentRow, Recorder
 from capsim.scenario.schema import EquipmentPool
 
-OUR = "own"
-OTHER = "other"
 #: Cap on one order, so that an absurd site size (1e300 MW) stays a whole number that fits int64.
 MAX_UNITS = 10**15
 
@@ -65,7 +63,7 @@ class EquipmentBook:
         self._factory_free_at = 0.0
         self._others = self._other_buyers(horizon_months)
         if spec.backlog_units > 0:
-            self._book(Order(OTHER, "", spec.backlog_units, 0.0, self._lead(0.0)))
+            self._book(Order(OTHER_BUYER, "", spec.backlog_units, 0.0, self._lead(0.0)))
 
     def units_for(self, kind: str, mw: float) -> int:
         """Whole units a site of ``mw`` of this kind needs (at most ``MAX_UNITS``)."""
@@ -81,7 +79,7 @@ class EquipmentBook:
             return
         now = self.env.now
         self._book_others_until(now)
-        order = Order(OUR, deal_id, units, now, self._lead(now))
+        order = Order(OWN, deal_id, units, now, self._lead(now))
         self._book(order)
         self.recorder.log(now, "ordered", f"{self.name}:{deal_id}:{units}")
         self.env.process(self._deliver(order))
@@ -99,7 +97,7 @@ class EquipmentBook:
     def _book_others_until(self, month: float) -> None:
         while self._others and self._others[-1][0] <= month:
             ordered, lead = self._others.pop()
-            self._book(Order(OTHER, "", 1, ordered, ordered + lead))
+            self._book(Order(OTHER_BUYER, "", 1, ordered, ordered + lead))
 
     def _other_buyers(self, horizon_months: float) -> list[tuple[float, float]]:
         """Other buyers' single-unit orders over the horizon: (month, lead time), latest first."""
@@ -128,5 +126,12 @@ class EquipmentBook:
                 o.delivered if o.delivered is not None and o.delivered <= horizon_months else None
             )
             self.recorder.equipment.append(
-                (self.name, o.buyer, o.deal_id, o.units, o.ordered, delivered)
+                EquipmentRow(
+                    pool=self.name,
+                    buyer=o.buyer,
+                    deal_id=o.deal_id,
+                    units=o.units,
+                    ordered=o.ordered,
+                    delivered=delivered,
+                )
             )

@@ -24,12 +24,10 @@ import numpy as np
 import simpy
 
 from capsim.model.env import Streams
-from capsim.model.records import Recorder
+from capsim.model.records import BACKGROUND, OWN, HeadroomRow, QueueRow, Recorder
 from capsim.model.units import settle_mw
 from capsim.scenario.schema import Region
 
-OWN = "own"
-BACKGROUND = "background"
 _EPS_MW = 1e-9
 
 
@@ -169,12 +167,13 @@ class GridQueue:
         return request
 
     def _upgrade(self, name: str, mw: float, month: float) -> Generator[simpy.Event, object, None]:
+        row = HeadroomRow(region=self.region_id, name=name, mw=mw, in_service_month=month)
         if month >= self.horizon_months:
-            self.recorder.headroom.append((self.region_id, name, mw, month))
+            self.recorder.headroom.append(row)
             return
         yield self.env.timeout(month)
         self.headroom.add(mw)
-        self.recorder.headroom.append((self.region_id, name, mw, month))
+        self.recorder.headroom.append(row)
         self.recorder.log(self.env.now, "headroom", f"{self.region_id}+{mw:g}")
 
     def _competitors(self) -> Generator[simpy.Event, object, None]:
@@ -314,17 +313,17 @@ class GridQueue:
         """Append every request of this queue to the recorder (at the end of a replication)."""
         for r in self.requests:
             self.recorder.queue.append(
-                (
-                    r.request_id,
-                    self.region_id,
-                    r.applicant,
-                    r.deal_id,
-                    r.mw,
-                    r.arrived,
-                    r.study_start,
-                    r.study_end,
-                    r.headroom_granted,
-                    r.connected,
-                    r.withdrawn,
+                QueueRow(
+                    request_id=r.request_id,
+                    region=self.region_id,
+                    applicant=r.applicant,
+                    deal_id=r.deal_id,
+                    mw=r.mw,
+                    arrived=r.arrived,
+                    study_start=r.study_start,
+                    study_end=r.study_end,
+                    headroom_granted=r.headroom_granted,
+                    connected=r.connected,
+                    withdrawn=r.withdrawn,
                 )
             )

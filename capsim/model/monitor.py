@@ -14,6 +14,7 @@ from collections.abc import Generator
 import simpy
 
 from capsim.model.portfolio import World
+from capsim.model.records import RegionRow, TimeseriesRow
 
 HOURS_PER_MONTH = 730.0
 
@@ -76,33 +77,33 @@ def snapshot(world: World, month: int) -> None:
         grid = world.grids[name]
         coloc = world.colocation.get(name)
         world.recorder.regions.append(
-            (
-                month,
-                name,
-                bound.get(name, 0.0),
-                state.energized_mw,
-                state.bridge_mw,
-                state.under_construction_mw,
-                grid.own_queued_mw,
-                state.contracted_mw,
-                grid.headroom.available_mw,
-                float(coloc.level) if coloc is not None else 0.0,
+            RegionRow(
+                month=month,
+                region=name,
+                demand_mw=bound.get(name, 0.0),
+                energized_mw=state.energized_mw,
+                bridge_mw=state.bridge_mw,
+                under_construction_mw=state.under_construction_mw,
+                queued_mw=grid.own_queued_mw,
+                contracted_mw=state.contracted_mw,
+                headroom_mw=grid.headroom.available_mw,
+                colocation_available_mw=float(coloc.level) if coloc is not None else 0.0,
             )
         )
     world.recorder.timeseries.append(
-        (
-            month,
-            total_mw,
-            sum(bound.values()),
-            energized_mw,
-            bridge_mw,
-            capacity_mw,
-            shortfall,
-            demand.shock_it_mw,
-            world.capex_usd_pending,
-            energy_usd,
-            bridge_usd,
-            shortfall * scenario.money.unserved_usd_per_mw_month,
+        TimeseriesRow(
+            month=month,
+            demand_mw=total_mw,
+            region_bound_demand_mw=sum(bound.values()),
+            energized_mw=energized_mw,
+            bridge_mw=bridge_mw,
+            capacity_mw=capacity_mw,
+            shortfall_mw=shortfall,
+            shock_it_mw=demand.shock_it_mw,
+            capex_usd=world.capex_usd_pending,
+            energy_usd=energy_usd,
+            bridge_premium_usd=bridge_usd,
+            unserved_usd=shortfall * scenario.money.unserved_usd_per_mw_month,
         )
     )
     world.capex_usd_pending = 0.0

@@ -20,8 +20,8 @@ from collections.abc import Generator
 import simpy
 from simpy.resources.resource import Request
 
-from capsim.model.grid import OWN
 from capsim.model.portfolio import Deal, World
+from capsim.model.records import OWN
 from capsim.model.units import MW_EPS, settle_mw
 
 #: Most phases one site is split into; beyond it phases grow so that a site stays bounded work.

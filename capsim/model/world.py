@@ -20,7 +20,7 @@ from capsim.model.grid import GridQueue
 from capsim.model.monitor import monitor_process
 from capsim.model.policy import policy_process
 from capsim.model.portfolio import Deal, RegionState, World
-from capsim.model.records import DEAL_COLUMNS, Recorder
+from capsim.model.records import DealRow, Recorder
 from capsim.scenario.schema import LAUNCH, SIGNED, Scenario
 
 
@@ -121,20 +121,20 @@ def flush(world: World) -> None:
         book.flush(world.horizon_months)
     for deal in world.deals:
         stages = {k: v for k, v in deal.stage_months.items() if k not in (LAUNCH, SIGNED)}
-        row = (
-            deal.deal_id,
-            deal.kind_name,
-            deal.region,
-            deal.mw,
-            deal.in_flight,
-            deal.launched,
-            stages,
-            deal.signed,
-            deal.outcome(),
-            deal.grid.connected if deal.grid is not None else None,
-            deal.first_power,
-            deal.full_power,
-            deal.energized_mw,
+        world.recorder.deals.append(
+            DealRow(
+                deal_id=deal.deal_id,
+                kind=deal.kind_name,
+                region=deal.region,
+                mw=deal.mw,
+                in_flight=deal.in_flight,
+                launched=deal.launched,
+                stage_months=stages,
+                signed=deal.signed,
+                outcome=deal.outcome(),
+                grid_connected=deal.grid.connected if deal.grid is not None else None,
+                first_power=deal.first_power,
+                full_power=deal.full_power,
+                energized_mw=deal.energized_mw,
+            )
         )
-        assert len(row) == len(DEAL_COLUMNS)
-        world.recorder.deals.append(row)

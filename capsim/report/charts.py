@@ -4,7 +4,7 @@ Charts read only the tables that ``results``, ``aggregate`` and ``memo_data`` pr
 carries a title naming its subject, axis labels with units, calendar dates, fills told apart by
 lightness and hatching (not hue alone, so they survive grayscale printing) and a footnote naming
 the run (scenario, hash, seed, replications, version, date) so a figure in a memo can be traced.
-``draw`` and ``draw_all`` build any chart of the suite from a run directory.
+``draw`` and ``draw_all`` build any chart of the suite from an open run (``RunDir``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from capsim.runs.rundir import RunDir
     from capsim.runs.runner import StagedRun
 
 #: Okabe-Ito palette: distinguishable for colour-blind readers and in grayscale by lightness.
@@ -33,7 +34,7 @@ FOOT_COLOR = "#555555"
 #: Half a letter/A4 page wide stays legible: 6.5 x 3.8 in with 8-9 pt text.
 WIDTH_IN, HEIGHT_IN = 6.5, 3.8
 
-#: Every chart of the memo suite, in reading order; ``draw(name, run_dir)`` makes each.
+#: Every chart of the memo suite, in reading order; ``draw(name, run)`` makes each.
 CHART_NAMES: tuple[str, ...] = (
     "capacity_vs_demand",
     "capacity_fan",
@@ -242,12 +243,11 @@ def shortfall_probability(bands: pd.DataFrame, label: RunLabel) -> Figure:
     )
 
 
-def run_label(run_dir: Path) -> RunLabel:
-    """The footnote label of a run directory, from its manifest."""
-    from capsim.report.data import manifest
+def run_label(run: RunDir) -> RunLabel:
+    """The footnote label of a run, from its manifest."""
     from capsim.version import __version__
 
-    m = manifest(run_dir)
+    m = run.manifest
     return RunLabel(
         str(m["scenario"]),
         str(m["scenario_sha256"]),
@@ -258,26 +258,24 @@ def run_label(run_dir: Path) -> RunLabel:
     )
 
 
-def draw(name: str, run_dir: Path, label: RunLabel | None = None) -> Figure:
-    """Any chart of the suite (``CHART_NAMES``) from a run directory, reading only what it needs.
+def draw(name: str, run: RunDir, label: RunLabel | None = None) -> Figure:
+    """Any chart of the suite (``CHART_NAMES``) from an open run, reading only what it needs.
 
     ``label`` overrides the footnote (e.g. a fixed run date for reproducible images).
     """
     from capsim.errors import UsageError
-    from capsim.report.data import check_run_dir
 
     if name not in CHART_NAMES:
         raise UsageError(f"no chart {name!r} (expected one of: {', '.join(CHART_NAMES)})")
-    run_dir = check_run_dir(Path(run_dir))
-    return _DRAWERS[name](run_dir, label or run_label(run_dir))
+    return _DRAWERS[name](run, label or run_label(run))
 
 
-def draw_all(run_dir: Path, directory: Path, label: RunLabel | None = None) -> list[Path]:
+def draw_all(run: RunDir, directory: Path, label: RunLabel | None = None) -> list[Path]:
     """Save every chart of the suite as PNG and SVG into ``directory``; returns the paths."""
     directory.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     for name in CHART_NAMES:
-        paths.extend(save(draw(name, run_dir, label), directory, name))
+        paths.extend(save(draw(name, run, label), directory, name))
     return paths
 
 
@@ -289,37 +287,44 @@ def save(fig: Figure, directory: Path, name: str) -> list[Path]:
     return paths
 
 
-def _draw_capacity_vs_demand(run_dir: Path, label: RunLabel) -> Figure:
+def _draw_capacity_vs_demand(run: RunDir, label: RunLabel) -> Figure:
+    """capacity_vs_demand from an open run: its bands, regional means and region names."""
     from capsim.report.data import region_names
     from capsim.runs.aggregate import monthly_bands, regional_means
 
     return capacity_vs_demand(
-        monthly_bands(run_dir), regional_means(run_dir), label, region_names(run_dir)
+        monthly_bands(run.path), regional_means(run.path), label, region_names(run)
     )
 
 
 def _draw_bands(
     chart: Callable[[pd.DataFrame, RunLabel], Figure],
-) -> Callable[[Path, RunLabel], Figure]:
-    def drawer(run_dir: Path, label: RunLabel) -> Figure:
+) -> Callable[[RunDir, RunLabel], Figure]:
+    """A drawer of a chart made from the run's monthly bands alone."""
+
+    def drawer(run: RunDir, label: RunLabel) -> Figure:
+        """``chart`` from the run's monthly bands."""
         from capsim.runs.aggregate import monthly_bands
 
-        return chart(monthly_bands(run_dir), label)
+        return chart(monthly_bands(run.path), label)
 
     return drawer
 
 
-def _draw_suite(name: str) -> Callable[[Path, RunLabel], Figure]:
-    def drawer(run_dir: Path, label: RunLabel) -> Figure:
+def _draw_suite(name: str) -> Callable[[RunDir, RunLabel], Figure]:
+    """A drawer of one of ``charts_memo``'s charts (``draw_<name>``)."""
+
+    def drawer(run: RunDir, label: RunLabel) -> Figure:
+        """``charts_memo.draw_<name>`` of the run."""
         from capsim.report import charts_memo
 
-        figure: Figure = getattr(charts_memo, f"draw_{name}")(run_dir, label)
+        figure: Figure = getattr(charts_memo, f"draw_{name}")(run, label)
         return figure
 
     return drawer
 
 
-_DRAWERS: dict[str, Callable[[Path, RunLabel], Figure]] = {
+_DRAWERS: dict[str, Callable[[RunDir, RunLabel], Figure]] = {
     "capacity_vs_demand": _draw_capacity_vs_demand,
     "capacity_fan": _draw_bands(capacity_fan),
     "shortfall_probability": _draw_bands(shortfall_probability),

@@ -1,18 +1,19 @@
 """The rest of the memo chart suite: time to power, funnel, queue waits, regions, equipment, cost.
 
 Each chart is a pure function from the small tables of ``memo_data`` to a Figure in the style of
-``capsim.charts``; each ``draw_<name>(run_dir, label)`` reads those tables for ``charts.draw``.
+``capsim.charts``; each ``draw_<name>(run, label)`` reads those tables from an open run (a
+``RunDir``) for ``charts.draw``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from capsim.model.records import BACKGROUND, OWN
 from capsim.report import data as memo_data
 from capsim.report.charts import (
     HATCHES,
@@ -28,6 +29,8 @@ from capsim.report.charts import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+
+    from capsim.runs.rundir import RunDir
 
 BILLION = 1e9
 OWN_COLOR, OTHER_COLOR = PALETTE[0], "#BBBBBB"
@@ -140,7 +143,7 @@ def queue_waits(
     y = np.arange(len(regions))
     for ax, wait in zip(axes, ("study", "headroom"), strict=True):
         for j, (applicant, text, color, hatch) in enumerate(
-            (("own", "ours", OWN_COLOR, ""), ("background", "competitors", OTHER_COLOR, "////"))
+            ((OWN, "ours", OWN_COLOR, ""), (BACKGROUND, "competitors", OTHER_COLOR, "////"))
         ):
             subset = table[(table["wait"] == wait) & (table["applicant"] == applicant)]
             grouped = subset.groupby("region")["months"]
@@ -225,7 +228,7 @@ def equipment_backlog(table: pd.DataFrame, label: RunLabel) -> Figure:
         color, style = PALETTE[i % len(PALETTE)], LINESTYLES[i % len(LINESTYLES)]
         text = str(pool).replace("_", " ")
         every = group[group["orders"] == "all"]
-        own = group[group["orders"] == "own"]
+        own = group[group["orders"] == OWN]
         axes[0].plot(
             pd.to_datetime(every["date"]),
             every["backlog_units"],
@@ -306,33 +309,31 @@ def cost_breakdown(table: pd.DataFrame, label: RunLabel) -> Figure:
     )
 
 
-def draw_time_to_power(run_dir: Path, label: RunLabel) -> Figure:
-    """time_to_power from a run directory."""
-    return time_to_power(memo_data.time_to_power(run_dir), label, memo_data.region_names(run_dir))
+def draw_time_to_power(run: RunDir, label: RunLabel) -> Figure:
+    """time_to_power from an open run."""
+    return time_to_power(memo_data.time_to_power(run), label, memo_data.region_names(run))
 
 
-def draw_deal_funnel(run_dir: Path, label: RunLabel) -> Figure:
-    """deal_funnel from a run directory."""
-    return deal_funnel(memo_data.funnel(run_dir), label)
+def draw_deal_funnel(run: RunDir, label: RunLabel) -> Figure:
+    """deal_funnel from an open run."""
+    return deal_funnel(memo_data.funnel(run), label)
 
 
-def draw_queue_waits(run_dir: Path, label: RunLabel) -> Figure:
-    """queue_waits from a run directory."""
-    return queue_waits(memo_data.queue_waits(run_dir), label, memo_data.region_names(run_dir))
+def draw_queue_waits(run: RunDir, label: RunLabel) -> Figure:
+    """queue_waits from an open run."""
+    return queue_waits(memo_data.queue_waits(run), label, memo_data.region_names(run))
 
 
-def draw_regional_capacity(run_dir: Path, label: RunLabel) -> Figure:
-    """regional_capacity from a run directory."""
-    return regional_capacity(
-        memo_data.regional_quantiles(run_dir), label, memo_data.region_names(run_dir)
-    )
+def draw_regional_capacity(run: RunDir, label: RunLabel) -> Figure:
+    """regional_capacity from an open run."""
+    return regional_capacity(memo_data.regional_quantiles(run), label, memo_data.region_names(run))
 
 
-def draw_equipment_backlog(run_dir: Path, label: RunLabel) -> Figure:
-    """equipment_backlog from a run directory."""
-    return equipment_backlog(memo_data.equipment_backlog(run_dir), label)
+def draw_equipment_backlog(run: RunDir, label: RunLabel) -> Figure:
+    """equipment_backlog from an open run."""
+    return equipment_backlog(memo_data.equipment_backlog(run), label)
 
 
-def draw_cost_breakdown(run_dir: Path, label: RunLabel) -> Figure:
-    """cost_breakdown from a run directory."""
-    return cost_breakdown(memo_data.cumulative_costs(run_dir), label)
+def draw_cost_breakdown(run: RunDir, label: RunLabel) -> Figure:
+    """cost_breakdown from an open run."""
+    return cost_breakdown(memo_data.cumulative_costs(run), label)

@@ -16,18 +16,18 @@ import pandas as pd
 
 from capsim.analysis.compare import kpi_comparison, run_names, runs_table
 from capsim.errors import OutputError, UsageError
-from capsim.report import data as memo_data
 from capsim.report.documents import ChartImage, Document, Table
+from capsim.runs.rundir import RunDir
 
 
-def build_document(run_dirs: Sequence[Path], names: Sequence[str], table: pd.DataFrame) -> Document:
+def build_document(runs: Sequence[RunDir], names: Sequence[str], table: pd.DataFrame) -> Document:
     """The comparison's content: runs, KPI differences and the overlaid charts."""
     from capsim.report import charts, charts_compare
     from capsim.report.documents import figure_png
     from capsim.runs.aggregate import monthly_bands
 
-    labels = [charts.run_label(d) for d in run_dirs]
-    bands = {name: monthly_bands(d) for name, d in zip(names, run_dirs, strict=True)}
+    labels = [charts.run_label(run) for run in runs]
+    bands = {name: monthly_bands(run.path) for name, run in zip(names, runs, strict=True)}
     horizon = {name: float(b["capacity_p50_mw"].iloc[-1]) for name, b in bands.items()}
     shortfall = table[table["KPI"] == "shortfall_mw_months"].set_index("run")
     p90 = {str(k): float(v) for k, v in shortfall["P90"].items()}
@@ -59,7 +59,7 @@ def build_document(run_dirs: Sequence[Path], names: Sequence[str], table: pd.Dat
         title="Runs compared: " + " vs ".join(names),
         subtitle="Comparison: " + " / ".join(modes or ["single run"]),
         tables=[
-            Table("Runs", runs_table(run_dirs, names)),
+            Table("Runs", runs_table(runs, names)),
             Table(
                 "KPIs and differences against the first run",
                 table,
@@ -85,11 +85,11 @@ def compare_runs(run_dirs: Sequence[Path], output: Path, force: bool = False) ->
     directory appears whole or not at all.
     """
     from capsim.report.documents import write_document
-    from capsim.runs.store import check_output_location, lock_run_dir, verify_run
+    from capsim.runs.store import check_output_location, check_run_dir, lock_run_dir
 
     if len(run_dirs) < 2:
         raise UsageError("compare needs at least two run directories")
-    dirs = [memo_data.check_run_dir(Path(d)) for d in run_dirs]
+    dirs = [check_run_dir(Path(d)) for d in run_dirs]
     output = Path(output)
     check_output_location(output, dirs)
     with ExitStack() as locks:
@@ -98,21 +98,22 @@ def compare_runs(run_dirs: Sequence[Path], output: Path, force: bool = False) ->
             locks.enter_context(lock_run_dir(run_dir, shared=True, create_parent=False))
         if (output.exists() or output.is_symlink()) and not force:
             raise OutputError(f"{output} already exists; choose another -o or pass --force")
-        for run_dir in dirs:
-            verify_run(run_dir)
-        names = run_names(dirs)
-        table = kpi_comparison(dirs, names)
-        doc = build_document(dirs, names, table)
+        runs = [RunDir(run_dir) for run_dir in dirs]
+        for run in runs:
+            run.verify()
+        names = run_names(runs)
+        table = kpi_comparison(runs, names)
+        doc = build_document(runs, names, table)
         by_year = pd.DataFrame(
             {
-                name: pd.Series(memo_data.summary(d)["shortfall_probability_by_year"])
-                for name, d in zip(names, dirs, strict=True)
+                name: pd.Series(run.summary["shortfall_probability_by_year"])
+                for name, run in zip(names, runs, strict=True)
             }
         )
         by_year.index.name = "year"
         sheets = {
             "KPIs compared": table,
-            "runs": runs_table(dirs, names),
+            "runs": runs_table(runs, names),
             "shortfall probability by year": by_year.reset_index().rename(
                 columns={n: f"{n} (probability)" for n in names}
             ),

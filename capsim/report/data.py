@@ -1,19 +1,17 @@
-"""Tables for memo charts and reports, read from a run directory a few columns at a time.
+"""Tables for memo charts and reports, read from a run a few columns at a time.
 
-Every function takes a run directory and returns a small, tidy DataFrame (or dict) that one
+Every function takes an open run (``RunDir``) and returns a small, tidy DataFrame (or dict) that one
 chart or report table needs, so ``charts`` stays pure and never touches files itself.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
-from capsim.errors import UsageError
-from capsim.runs.store import read_manifest, read_summary
+from capsim.model.records import OWN
+from capsim.runs.kpis import HEADROOM_WAIT, STUDY_WAIT
+from capsim.runs.rundir import RunDir
 
 #: Deal stages of the funnel, in order, with the deals column that records entering each.
 FUNNEL_STAGES = (
@@ -25,61 +23,24 @@ FUNNEL_STAGES = (
 COST_COLUMNS = ("capex_usd", "energy_usd", "bridge_premium_usd", "unserved_usd")
 
 
-def check_run_dir(run_dir: Path) -> Path:
-    """The run directory, if it is a complete capsim run; a UsageError naming what is missing."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise UsageError(f"{run_dir} is not a directory (expected a capsim run directory)")
-    for needed in ("manifest.json", "summary.json", "scenario.yaml", "timeseries.parquet"):
-        if not (run_dir / needed).exists():
-            raise UsageError(f"{run_dir} is not a complete capsim run (no {needed})")
-    return run_dir
+def region_names(run: RunDir) -> dict[str, str]:
+    """Region id -> display name from the run's scenario (the id itself when no name is given)."""
+    return {str(key): str(region.name or key) for key, region in run.scenario.regions.items()}
 
 
-def manifest(run_dir: Path) -> dict[str, Any]:
-    """The run's manifest.json."""
-    return read_manifest(run_dir)
-
-
-def summary(run_dir: Path) -> dict[str, Any]:
-    """The run's summary.json (headline KPIs with mean and quantiles)."""
-    return read_summary(run_dir)
-
-
-def scenario_data(run_dir: Path) -> dict[str, Any]:
-    """The resolved scenario that ran, as plain data (scenario.yaml)."""
-    import yaml
-
-    data = yaml.safe_load((run_dir / "scenario.yaml").read_text(encoding="utf-8"))
-    return data if isinstance(data, dict) else {}
-
-
-def region_names(run_dir: Path) -> dict[str, str]:
-    """Region id -> display name from scenario.yaml (the id itself when no name is given)."""
-    regions = scenario_data(run_dir).get("regions") or {}
-    return {str(key): str((value or {}).get("name") or key) for key, value in regions.items()}
-
-
-def month_to_date(run_dir: Path, months: pd.Series) -> pd.Series:
-    """Model months (floats from the scenario start) -> calendar dates (start + months)."""
-    start = pd.Timestamp(str(scenario_data(run_dir).get("start", "2026-01")) + "-01")
-    days = months.astype(float) * (365.25 / 12)
-    return start + pd.to_timedelta(days, unit="D")
-
-
-def deals(run_dir: Path, columns: list[str]) -> pd.DataFrame:
+def deals(run: RunDir, columns: list[str]) -> pd.DataFrame:
     """Some columns of deals.parquet."""
-    return pd.read_parquet(run_dir / "deals.parquet", columns=columns)
+    return run.table("deals", columns)
 
 
-def time_to_power(run_dir: Path) -> pd.DataFrame:
+def time_to_power(run: RunDir) -> pd.DataFrame:
     """Months from launch to first power of deals launched in the run that reached power."""
-    table = deals(run_dir, ["region", "kind", "in_flight", "months_to_first_power"])
+    table = deals(run, ["region", "kind", "in_flight", "months_to_first_power"])
     powered = table[~table["in_flight"].astype(bool) & table["months_to_first_power"].notna()]
     return powered[["region", "kind", "months_to_first_power"]].reset_index(drop=True)
 
 
-def funnel(run_dir: Path) -> pd.DataFrame:
+def funnel(run: RunDir) -> pd.DataFrame:
     """Mean deals per replication reaching each funnel stage, lost after it, still under way.
 
     A deal reaches a stage if it reached that stage or any later one (a colocation lease needs
@@ -88,9 +49,9 @@ def funnel(run_dir: Path) -> pd.DataFrame:
     Columns: stage, reached, lost, under_way (deals per replication).
     """
     columns = ["replication", "in_flight", "outcome", *(c for _, c in FUNNEL_STAGES)]
-    table = deals(run_dir, columns)
+    table = deals(run, columns)
     table = table[~table["in_flight"].astype(bool)]
-    replications = max(1, int(manifest(run_dir).get("replications", 1)))
+    replications = max(1, run.replications)
     outcome = table["outcome"].astype(str)
     lost = outcome.str.startswith("lost_at_") | outcome.str.endswith("withdrawn")
     reached = [
@@ -111,16 +72,16 @@ def funnel(run_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def queue_waits(run_dir: Path) -> pd.DataFrame:
+def queue_waits(run: RunDir) -> pd.DataFrame:
     """Study and headroom waits in months per request: region, applicant, wait, months."""
     columns = ["region", "applicant", "arrived", "study_start", "study_end", "headroom_granted"]
-    table = pd.read_parquet(run_dir / "queue.parquet", columns=columns)
+    table = run.table("queue", columns)
     study = pd.DataFrame(
         {
             "region": table["region"],
             "applicant": table["applicant"],
             "wait": "study",
-            "months": table["study_start"] - table["arrived"],
+            "months": STUDY_WAIT.months(table),
         }
     )
     headroom = pd.DataFrame(
@@ -128,16 +89,16 @@ def queue_waits(run_dir: Path) -> pd.DataFrame:
             "region": table["region"],
             "applicant": table["applicant"],
             "wait": "headroom",
-            "months": table["headroom_granted"] - table["study_end"],
+            "months": HEADROOM_WAIT.months(table),
         }
     )
     out = pd.concat([study, headroom], ignore_index=True)
     return out[out["months"].notna()].reset_index(drop=True)
 
 
-def regional_quantiles(run_dir: Path) -> pd.DataFrame:
+def regional_quantiles(run: RunDir) -> pd.DataFrame:
     """Median, P10 and P90 of energised MW by region and month end (long form)."""
-    table = pd.read_parquet(run_dir / "regions.parquet", columns=["date", "region", "energized_mw"])
+    table = run.table("regions", ["date", "region", "energized_mw"])
     grouped = table.groupby(["region", "date"], sort=True)["energized_mw"]
     out = grouped.quantile(0.5).rename("p50_mw").to_frame()
     out["p10_mw"] = grouped.quantile(0.1)
@@ -145,22 +106,19 @@ def regional_quantiles(run_dir: Path) -> pd.DataFrame:
     return out.reset_index()
 
 
-def equipment_backlog(run_dir: Path) -> pd.DataFrame:
+def equipment_backlog(run: RunDir) -> pd.DataFrame:
     """Mean units on order (ordered, not yet delivered) and delivered to date, per month end.
 
     Columns: pool, orders (``all`` buyers or ``own``), date, backlog_units, delivered_units
     (cumulative), each the mean over replications. Orders placed before the start (the
     factory's initial backlog) count from month 0.
     """
-    table = pd.read_parquet(
-        run_dir / "equipment.parquet", columns=["pool", "buyer", "units", "ordered", "delivered"]
-    )
-    data = scenario_data(run_dir)
-    replications = max(1, int(manifest(run_dir).get("replications", 1)))
-    months = np.arange(1, _horizon_months(data) + 1, dtype=float)
+    table = run.table("equipment", ["pool", "buyer", "units", "ordered", "delivered"])
+    replications = max(1, run.replications)
+    months = np.arange(1, run.horizon_months + 1, dtype=float)
     frames = []
     for pool, group in table.groupby("pool", sort=True):
-        for orders, rows in (("all", group), ("own", group[group["buyer"] == "own"])):
+        for orders, rows in (("all", group), (OWN, group[group["buyer"] == OWN])):
             ordered_units = _units_by(rows["ordered"], rows["units"], months)
             delivered_units = _units_by(rows["delivered"], rows["units"], months)
             frames.append(
@@ -176,7 +134,8 @@ def equipment_backlog(run_dir: Path) -> pd.DataFrame:
             )
     columns = ["pool", "orders", "month", "backlog_units", "delivered_units"]
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-    out.insert(2, "date", _month_end(data, out["month"]))
+    dates = run.month_end(out["month"]).to_numpy()
+    out.insert(2, "date", pd.Series(dates, index=out.index, dtype="datetime64[ns]"))
     return out.drop(columns="month")
 
 
@@ -189,25 +148,8 @@ def _units_by(months_at: pd.Series, units: pd.Series, months: np.ndarray) -> np.
     return cumulative[np.searchsorted(at[known][order], months, side="right")]
 
 
-def cumulative_costs(run_dir: Path) -> pd.DataFrame:
+def cumulative_costs(run: RunDir) -> pd.DataFrame:
     """Mean cumulative spend by category and month end (USD): date plus one column per cost."""
-    table = pd.read_parquet(
-        run_dir / "timeseries.parquet", columns=["replication", "date", *COST_COLUMNS]
-    )
+    table = run.table("timeseries", ["replication", "date", *COST_COLUMNS])
     means = table.groupby("date", sort=True)[list(COST_COLUMNS)].mean()
     return means.cumsum().reset_index()
-
-
-def _horizon_months(data: dict[str, Any]) -> int:
-    start = pd.Period(str(data.get("start", "2026-01")), freq="M")
-    end = pd.Period(str(data.get("end", data.get("start", "2026-01"))), freq="M")
-    return max(1, (end - start).n + 1)
-
-
-def _month_end(data: dict[str, Any], months: pd.Series) -> pd.Series:
-    first = pd.Period(str(data.get("start", "2026-01")), freq="M")
-    return pd.Series(
-        [(first + int(m) - 1).to_timestamp(how="end").normalize() for m in months],
-        index=months.index,
-        dtype="datetime64[ns]",
-    )

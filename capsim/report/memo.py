@@ -14,6 +14,8 @@ import pandas as pd
 from capsim.errors import OutputError
 from capsim.report import data as memo_data
 from capsim.report.documents import ChartImage, Document, Table
+from capsim.runs.rundir import RunDir
+from capsim.scenario.schema import Scenario
 
 #: Slide and section titles of the chart suite.
 CHART_TITLES = {
@@ -50,12 +52,13 @@ def write_report(run_dir: Path) -> list[Path]:
     run, or if a part is missing or fails its checksum (naming the parts to repair).
     """
     from capsim.report.documents import write_document
-    from capsim.runs.store import lock_run_dir, verify_run
+    from capsim.runs.store import check_run_dir, lock_run_dir
 
-    run_dir = memo_data.check_run_dir(Path(run_dir))
+    run_dir = check_run_dir(Path(run_dir))
     with lock_run_dir(run_dir, create_parent=False):
-        verify_run(run_dir)
-        document, sheets = build_document(run_dir), workbook_sheets(run_dir)
+        run = RunDir(run_dir)
+        run.verify()
+        document, sheets = build_document(run), workbook_sheets(run)
         try:
             return write_document(document, sheets, run_dir, "report")
         except OSError as exc:
@@ -65,36 +68,35 @@ def write_report(run_dir: Path) -> list[Path]:
             ) from exc
 
 
-def build_document(run_dir: Path) -> Document:
+def build_document(run: RunDir) -> Document:
     """The report's content: KPI and assumption tables, every chart with its takeaway."""
     from capsim.report import charts
     from capsim.report.documents import figure_png
     from capsim.report.takeaways import TAKEAWAYS
 
-    label = charts.run_label(run_dir)
-    data = memo_data.scenario_data(run_dir)
+    label = charts.run_label(run)
     images = [
         ChartImage(
             name,
             CHART_TITLES[name],
-            TAKEAWAYS[name](run_dir),
-            figure_png(charts.draw(name, run_dir, label)),
+            TAKEAWAYS[name](run),
+            figure_png(charts.draw(name, run, label)),
         )
         for name in charts.CHART_NAMES
     ]
-    description = str(data.get("description") or "")
+    description = run.scenario.description
     return Document(
         title=f"Power capacity outlook: {label.scenario}",
         subtitle=" | ".join(p for p in (description, label.footnote()) if p),
         tables=[
             Table(
                 "Headline KPIs",
-                kpi_table(memo_data.summary(run_dir)),
+                kpi_table(run.summary),
                 "P10/P50/P90: percentiles over replications. Empty: past the horizon.",
             )
         ],
         charts=images,
-        appendix=[Table("Key assumptions", assumptions_table(data))],
+        appendix=[Table("Key assumptions", assumptions_table(run.scenario))],
         method_note=METHOD_NOTE,
     )
 
@@ -137,8 +139,14 @@ def describe(value: Any) -> str:
     return str(value)
 
 
-def assumptions_table(data: dict[str, Any]) -> pd.DataFrame:
-    """The scenario's key assumptions, one row each: what, value."""
+def assumptions_table(scenario: Scenario) -> pd.DataFrame:
+    """The scenario's key assumptions, one row each: what, value.
+
+    Values are described from the scenario's canonical plain form (what scenario.yaml holds).
+    """
+    from capsim.scenario.loader import scenario_to_data
+
+    data = scenario_to_data(scenario)
     demand = data.get("demand") or {}
     rows: list[tuple[str, str]] = [
         ("horizon", f"{data.get('start')} to {data.get('end')}"),
@@ -179,11 +187,9 @@ def assumptions_table(data: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["assumption", "value"])
 
 
-def per_year_table(run_dir: Path) -> pd.DataFrame:
+def per_year_table(run: RunDir) -> pd.DataFrame:
     """Per calendar year: shortfall probability and quantiles of shortfall MW-months and peak MW."""
-    table = pd.read_parquet(
-        run_dir / "timeseries.parquet", columns=["replication", "date", "shortfall_mw"]
-    )
+    table = run.table("timeseries", ["replication", "date", "shortfall_mw"])
     table["year"] = pd.to_datetime(table["date"]).dt.year
     per_rep = table.groupby(["year", "replication"])["shortfall_mw"].agg(["sum", "max"])
     rows = []
@@ -203,11 +209,11 @@ def per_year_table(run_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def per_region_table(run_dir: Path) -> pd.DataFrame:
+def per_region_table(run: RunDir) -> pd.DataFrame:
     """Per region: energised MW at the horizon, time to power and our queue waits (medians)."""
-    names = memo_data.region_names(run_dir)
-    summary = memo_data.summary(run_dir)
-    regional = memo_data.regional_quantiles(run_dir)
+    names = memo_data.region_names(run)
+    summary = run.summary
+    regional = memo_data.regional_quantiles(run)
     last = regional[regional["date"] == regional["date"].max()].set_index("region")
     power = summary["months_to_first_power_of_powered_deals"]["by_region"]
     waits = summary["queue_waits_months"]
@@ -231,9 +237,9 @@ def per_region_table(run_dir: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def deal_table(run_dir: Path) -> pd.DataFrame:
+def deal_table(run: RunDir) -> pd.DataFrame:
     """deals.parquet with units in the headers (months from the scenario start, MW)."""
-    deals = pd.read_parquet(run_dir / "deals.parquet")
+    deals = run.table("deals")
     if len(deals) > MAX_DEAL_ROWS:
         deals = deals.iloc[:MAX_DEAL_ROWS]
     units = {"mw": "MW", "energized_mw": "MW", "months_to_first_power": "months"}
@@ -246,9 +252,9 @@ def deal_table(run_dir: Path) -> pd.DataFrame:
     return deals.rename(columns=renamed)
 
 
-def workbook_sheets(run_dir: Path) -> dict[str, pd.DataFrame]:
+def workbook_sheets(run: RunDir) -> dict[str, pd.DataFrame]:
     """Sheets of tables.xlsx: KPIs, per-year quantiles, per-region figures, deals, assumptions."""
-    kpis = kpi_table(memo_data.summary(run_dir)).rename(
+    kpis = kpi_table(run.summary).rename(
         columns={
             "mean": "mean (unit)",
             "P10": "P10 (unit)",
@@ -259,8 +265,8 @@ def workbook_sheets(run_dir: Path) -> dict[str, pd.DataFrame]:
     )
     return {
         "KPIs": kpis,
-        "per year": per_year_table(run_dir),
-        "per region": per_region_table(run_dir),
-        "deals": deal_table(run_dir),
-        "assumptions": assumptions_table(memo_data.scenario_data(run_dir)),
+        "per year": per_year_table(run),
+        "per region": per_region_table(run),
+        "deals": deal_table(run),
+        "assumptions": assumptions_table(run.scenario),
     }

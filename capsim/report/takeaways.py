@@ -1,26 +1,26 @@
 """One-line takeaways for memo slides, computed from a run's results (never hand-written).
 
-Each function reads what it needs from the run directory (summary.json or a ``memo_data``
-table) and states the figure a reader should leave the slide with.
+Each function reads what it needs from an open run (its summary or a ``memo_data`` table)
+and states the figure a reader should leave the slide with.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from capsim.model.records import BACKGROUND, OWN
 from capsim.report import data as memo_data
+from capsim.runs.rundir import RunDir
 
 
-def month_label(run_dir: Path, month: float) -> str:
+def month_label(run: RunDir, month: float) -> str:
     """A model month (from the scenario start) as ``Mon YYYY`` of its month end."""
-    start = pd.Period(str(memo_data.scenario_data(run_dir).get("start", "2026-01")), freq="M")
-    return (start + max(0, math.ceil(month) - 1)).strftime("%b %Y")
+    return run.month_label(month)
 
 
 def _number(value: float | None, digits: int = 0) -> str:
@@ -34,23 +34,23 @@ def _kpi(summary: dict[str, Any], name: str, stat: str) -> float | None:
     return None if value is None else float(value)
 
 
-def capacity_vs_demand(run_dir: Path) -> str:
+def capacity_vs_demand(run: RunDir) -> str:
     """P90 shortfall and the date by which capacity covers demand for good with 50% chance."""
-    summary = memo_data.summary(run_dir)
+    summary = run.summary
     p90 = _kpi(summary, "shortfall_mw_months", "p90") or 0.0
     size = f"{p90 / 1000:,.2f} GW-months" if p90 >= 1000 else f"{p90:,.0f} MW-months"
     covered = _kpi(summary, "covered_for_good_month", "p50")
     share = (_kpi(summary, "covered_by_horizon", "mean") or 0.0) * 100
     if covered is not None and math.isfinite(covered):
-        when = f"50% chance capacity covers demand for good by {month_label(run_dir, covered)}"
+        when = f"50% chance capacity covers demand for good by {month_label(run, covered)}"
     else:
         when = f"capacity covers demand for good by the horizon in only {share:.0f}% of runs"
     return f"P90 shortfall {size}; {when}."
 
 
-def capacity_fan(run_dir: Path) -> str:
+def capacity_fan(run: RunDir) -> str:
     """Median capacity against median demand (and its P10-P90) at the horizon."""
-    summary = memo_data.summary(run_dir)
+    summary = run.summary
     capacity, demand = "capacity_mw_at_horizon", "demand_mw_at_horizon"
     return (
         f"At the horizon, median capacity {_number(_kpi(summary, capacity, 'p50'))} MW "
@@ -60,9 +60,9 @@ def capacity_fan(run_dir: Path) -> str:
     )
 
 
-def shortfall_probability(run_dir: Path) -> str:
+def shortfall_probability(run: RunDir) -> str:
     """The year with the highest chance of a shortfall, and the chance in the final year."""
-    by_year: dict[str, float] = memo_data.summary(run_dir)["shortfall_probability_by_year"]
+    by_year: dict[str, float] = run.summary["shortfall_probability_by_year"]
     if not by_year:
         return "No shortfall probabilities recorded."
     first, last = min(by_year), max(by_year)
@@ -74,15 +74,15 @@ def shortfall_probability(run_dir: Path) -> str:
     )
 
 
-def time_to_power(run_dir: Path) -> str:
+def time_to_power(run: RunDir) -> str:
     """Fastest and slowest deal kinds by median months to first power, over powered deals only.
 
     The share of launched deals that got power is given beside each, since the median leaves the
     others out.
     """
-    by_kind: dict[str, dict[str, Any]] = memo_data.summary(run_dir)[
-        "months_to_first_power_of_powered_deals"
-    ]["by_kind"]
+    by_kind: dict[str, dict[str, Any]] = run.summary["months_to_first_power_of_powered_deals"][
+        "by_kind"
+    ]
     medians = {
         k: float(v["p50"])
         for k, v in by_kind.items()
@@ -104,9 +104,9 @@ def time_to_power(run_dir: Path) -> str:
     )
 
 
-def deal_funnel(run_dir: Path) -> str:
+def deal_funnel(run: RunDir) -> str:
     """How many launched deals per replication sign and energise."""
-    table = memo_data.funnel(run_dir).set_index("stage")["reached"]
+    table = memo_data.funnel(run).set_index("stage")["reached"]
     launched, signed, energised = (float(table[s]) for s in ("launched", "signed", "energised"))
     rate = energised / launched if launched else 0.0
     return (
@@ -115,17 +115,17 @@ def deal_funnel(run_dir: Path) -> str:
     )
 
 
-def queue_waits(run_dir: Path) -> str:
+def queue_waits(run: RunDir) -> str:
     """The region where our median headroom wait is longest, against competitors'."""
-    table = memo_data.queue_waits(run_dir)
+    table = memo_data.queue_waits(run)
     headroom = table[table["wait"] == "headroom"]
     medians = headroom.groupby(["region", "applicant"])["months"].median().unstack()
-    if "own" not in medians or medians["own"].dropna().empty:
+    if OWN not in medians or medians[OWN].dropna().empty:
         return "None of our requests reached the headroom stage."
-    names = memo_data.region_names(run_dir)
-    ours = medians["own"].dropna()
+    names = memo_data.region_names(run)
+    ours = medians[OWN].dropna()
     region = str(ours.idxmax())
-    theirs = medians["background"].get(region) if "background" in medians else None
+    theirs = medians[BACKGROUND].get(region) if BACKGROUND in medians else None
     return (
         f"Our longest median headroom wait is in {names.get(region, region)}: "
         f"{float(ours[region]):.0f} months (competitors "
@@ -133,14 +133,14 @@ def queue_waits(run_dir: Path) -> str:
     )
 
 
-def regional_capacity(run_dir: Path) -> str:
+def regional_capacity(run: RunDir) -> str:
     """The region with the most median energised capacity at the horizon."""
-    table = memo_data.regional_quantiles(run_dir)
+    table = memo_data.regional_quantiles(run)
     last = table[table["date"] == table["date"].max()]
     if last.empty:
         return "No regional capacity recorded."
     top = last.loc[last["p50_mw"].idxmax()]
-    names = memo_data.region_names(run_dir)
+    names = memo_data.region_names(run)
     return (
         f"At the horizon {names.get(str(top['region']), str(top['region']))} holds the most "
         f"energised capacity: median {top['p50_mw']:,.0f} MW of "
@@ -148,10 +148,10 @@ def regional_capacity(run_dir: Path) -> str:
     )
 
 
-def equipment_backlog(run_dir: Path) -> str:
+def equipment_backlog(run: RunDir) -> str:
     """Our largest order book: which pool, how many units at its peak, and when."""
-    table = memo_data.equipment_backlog(run_dir)
-    own = table[table["orders"] == "own"]
+    table = memo_data.equipment_backlog(run)
+    own = table[table["orders"] == OWN]
     if own.empty or own["backlog_units"].max() <= 0:
         return "We placed no long-lead equipment orders."
     peak = own.iloc[int(np.argmax(own["backlog_units"].to_numpy()))]
@@ -162,9 +162,9 @@ def equipment_backlog(run_dir: Path) -> str:
     )
 
 
-def cost_breakdown(run_dir: Path) -> str:
+def cost_breakdown(run: RunDir) -> str:
     """Mean total cost and the shares of capex and unserved demand."""
-    totals = memo_data.cumulative_costs(run_dir).iloc[-1]
+    totals = memo_data.cumulative_costs(run).iloc[-1]
     total = float(sum(totals[c] for c in memo_data.COST_COLUMNS))
     if total <= 0:
         return "No cost recorded."
@@ -175,7 +175,7 @@ def cost_breakdown(run_dir: Path) -> str:
     )
 
 
-TAKEAWAYS: dict[str, Callable[[Path], str]] = {
+TAKEAWAYS: dict[str, Callable[[RunDir], str]] = {
     "capacity_vs_demand": capacity_vs_demand,
     "capacity_fan": capacity_fan,
     "shortfall_probability": shortfall_probability,

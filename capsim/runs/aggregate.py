@@ -13,19 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from capsim.model.records import OWN
+from capsim.runs.kpis import QUANTILES, SUMMARY_WAITS, wait_columns
+from capsim.runs.rundir import read_parquet
 from capsim.runs.tables import summarize
 
 DEAL_COLUMNS_FOR_SUMMARY = ["kind", "region", "in_flight", "first_power", "months_to_first_power"]
 LAUNCHED_DEALS: list[tuple[str, str, Any]] = [("in_flight", "==", False)]
-QUEUE_COLUMNS_FOR_SUMMARY = [
-    "replication",
-    "region",
-    "applicant",
-    "arrived",
-    "study_start",
-    "study_end",
-    "connected",
-]
+QUEUE_COLUMNS_FOR_SUMMARY = ["replication", "region", "applicant", *wait_columns(SUMMARY_WAITS)]
 
 
 def read_table(
@@ -36,7 +31,7 @@ def read_table(
 ) -> pd.DataFrame:
     """One table of a run (all its parts, in chunk order), optionally some columns or rows."""
     path = run_dir / f"{name}.parquet"
-    table = pd.read_parquet(path, columns=columns, filters=filters)
+    table = read_parquet(path, columns=columns, filters=filters)
     return table
 
 
@@ -46,7 +41,7 @@ def summary_from_parts(run_dir: Path) -> dict[str, Any]:
         "kpis": read_table(run_dir, "kpis"),
         "deals": read_table(run_dir, "deals", DEAL_COLUMNS_FOR_SUMMARY, filters=LAUNCHED_DEALS),
         "queue": read_table(
-            run_dir, "queue", QUEUE_COLUMNS_FOR_SUMMARY, filters=[("applicant", "==", "own")]
+            run_dir, "queue", QUEUE_COLUMNS_FOR_SUMMARY, filters=[("applicant", "==", OWN)]
         ),
     }
     return summarize(tables)
@@ -56,14 +51,14 @@ BANDED = ("demand_mw", "capacity_mw", "energized_mw", "bridge_mw", "shortfall_mw
 
 
 def monthly_bands(run_dir: Path) -> pd.DataFrame:
-    """Per month end: P10/P50/P90 of demand, capacity and shortfall; shortfall probability.
+    """Per month end: percentiles of demand, capacity and shortfall; shortfall probability.
 
     Rows are stored replication by replication, months in order (checked, not assumed), so each
     column reshapes to a (replications x months) array; one column is read at a time, so the
     memory needed stays a few columns' worth.
     """
     path = run_dir / "timeseries.parquet"
-    month = pd.read_parquet(path, columns=["month"])["month"].to_numpy()
+    month = read_parquet(path, columns=["month"])["month"].to_numpy()
     months = int(month.max())
     replications = len(month) // months
     if (
@@ -73,12 +68,12 @@ def monthly_bands(run_dir: Path) -> pd.DataFrame:
         raise ValueError(f"{path} is not stored replication by replication, month by month")
     del month
     first_part = sorted(path.glob("part-*.parquet"))[0]
-    dates = pd.read_parquet(first_part, columns=["date"])["date"].to_numpy()[:months]
+    dates = read_parquet(first_part, columns=["date"])["date"].to_numpy()[:months]
     out = pd.DataFrame({"date": dates})
     for column in BANDED:
-        values = pd.read_parquet(path, columns=[column])[column].to_numpy()
+        values = read_parquet(path, columns=[column])[column].to_numpy()
         grid = values.reshape(replications, months)
-        for tag, q in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9)):
+        for tag, q in QUANTILES.items():
             out[f"{column[:-3]}_{tag}_mw"] = np.quantile(grid, q, axis=0)
         if column == "shortfall_mw":
             out["shortfall_probability"] = (grid > 1e-6).mean(axis=0)
@@ -92,7 +87,7 @@ def regional_means(run_dir: Path) -> pd.DataFrame:
     total: pd.DataFrame | None = None
     replications: set[int] = set()
     for part in sorted(folder.glob("part-*.parquet")):
-        frame = pd.read_parquet(part, columns=["replication", "date", "region", "energized_mw"])
+        frame = read_parquet(part, columns=["replication", "date", "region", "energized_mw"])
         replications.update(int(r) for r in frame["replication"].unique())
         sums = frame.groupby(["date", "region"])["energized_mw"].sum()
         total = sums.to_frame() if total is None else total.add(sums.to_frame(), fill_value=0.0)

@@ -32,7 +32,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import pandas as pd
 
@@ -56,6 +56,9 @@ _HOST_PORT = re.compile(r"(?P<host>\[[^\[\]]*\]|[A-Za-z0-9._-]+):(?P<port>[0-9]{
 #: Seconds to wait for the futures of a broken pool to settle, and for stopped workers to exit.
 _SETTLE_SECONDS = 30.0
 _STOP_SECONDS = 5.0
+#: A task handed to ``run_tasks`` and what running it returns.
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class BackendError(CapsimError):
@@ -162,9 +165,14 @@ class InProcessExecutor:
 
     def run(self, scenario: Scenario, chunks: Sequence[Chunk]) -> Iterator[ChunkResult]:
         """Yield chunk results in order; SIGTERM stops between or inside chunks like Ctrl-C."""
+        for _, result in self.run_tasks(functools.partial(run_chunk, scenario), chunks):
+            yield result
+
+    def run_tasks(self, function: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[int, R]]:
+        """Yield ``(index, function(task))`` for every task in order, here; SIGTERM as Ctrl-C."""
         with sigterm_interrupts():
-            for chunk in chunks:
-                yield run_chunk(scenario, chunk)
+            for index, task in enumerate(tasks):
+                yield index, function(task)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -239,21 +247,29 @@ class ProcessPoolChunkExecutor:
 
     def run(self, scenario: Scenario, chunks: Sequence[Chunk]) -> Iterator[ChunkResult]:
         """Keep every worker busy; yield results as they complete; rerun chunks of dead workers."""
-        pending = deque(chunks)
-        running: dict[Future[ChunkResult], Chunk] = {}
+        for _, result in self.run_tasks(functools.partial(run_chunk, scenario), chunks):
+            yield result
+
+    def run_tasks(self, function: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[int, R]]:
+        """Yield ``(index, function(task))`` as tasks complete on the pool (any order).
+
+        Tasks lost with a dead worker run again on a fresh pool (at most ``restarts`` times);
+        ``function`` and every task must pickle, and SIGTERM stops the wait like Ctrl-C.
+        """
+        pending = deque(range(len(tasks)))
+        running: dict[Future[R], int] = {}
         breaks = 0
         with sigterm_interrupts():
             try:
                 while pending or running:
-                    broken = self._submit(scenario, pending, running)
+                    broken = self._submit(function, tasks, pending, running)
                     if not broken:
                         done, _ = wait(running, return_when=FIRST_COMPLETED)
                         for future in done:
                             if isinstance(future.exception(), BrokenProcessPool):
                                 broken = True
                                 continue
-                            del running[future]
-                            yield future.result()
+                            yield running.pop(future), future.result()
                     if broken:
                         breaks += 1
                         lost = yield from _settle(running)
@@ -265,18 +281,22 @@ class ProcessPoolChunkExecutor:
                             )
                         _stop_pool(self._pool)
                         self._pool = self._new_pool()
-                        pending.extendleft(sorted(lost, key=lambda c: c.index, reverse=True))
+                        pending.extendleft(sorted(lost, reverse=True))
             finally:
                 for future in running:
                     future.cancel()
 
     def _submit(
-        self, scenario: Scenario, pending: deque[Chunk], running: dict[Future[ChunkResult], Chunk]
+        self,
+        function: Callable[[T], R],
+        tasks: Sequence[T],
+        pending: deque[int],
+        running: dict[Future[R], int],
     ) -> bool:
-        """Fill the pool up to two chunks per worker; True if the pool turned out to be broken."""
+        """Fill the pool up to two tasks per worker; True if the pool turned out to be broken."""
         while pending and len(running) < 2 * self.workers:
             try:
-                future = self._pool.submit(run_chunk, scenario, pending[0])
+                future = self._pool.submit(function, tasks[pending[0]])
             except (BrokenProcessPool, OSError):  # a worker died, or one could not be started
                 return True
             running[future] = pending.popleft()
@@ -287,16 +307,16 @@ class ProcessPoolChunkExecutor:
         _stop_pool(self._pool)
 
 
-def _settle(running: dict[Future[ChunkResult], Chunk]) -> Generator[ChunkResult, None, list[Chunk]]:
-    """After a pool broke: yield the chunks that finished anyway; return the ones it lost."""
+def _settle(running: dict[Future[R], int]) -> Generator[tuple[int, R], None, list[int]]:
+    """After a pool broke: yield the tasks that finished anyway; return the ones it lost."""
     wait(running, timeout=_SETTLE_SECONDS)
     lost = []
-    for future, chunk in list(running.items()):
+    for future, index in list(running.items()):
         del running[future]
         if future.done() and not future.cancelled() and future.exception() is None:
-            yield future.result()
+            yield index, future.result()
         else:
-            lost.append(chunk)
+            lost.append(index)
     return lost
 
 
@@ -586,6 +606,14 @@ def make_executor(workers: int | None, scheduler: str | None) -> Executor:
     address = scheduler_address(scheduler)
     if address:
         return DaskExecutor(address, scheduler_timeout_seconds())
+    return local_executor(workers)
+
+
+def local_executor(workers: int | None) -> InProcessExecutor | ProcessPoolChunkExecutor:
+    """This process for one worker, else a local pool (``None``: one worker per core).
+
+    Both also run any tasks (``run_tasks``), which is how studies run their points.
+    """
     count = workers if workers is not None else (os.cpu_count() or 1)
     if count <= 1:
         return InProcessExecutor()

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from capsim.errors import RunInterruptedError, UsageError
 from capsim.runs.executors import (
@@ -27,6 +26,7 @@ from capsim.runs.executors import (
     plan_chunks,
     scheduler_address,
 )
+from capsim.runs.rundir import read_parquet
 from capsim.runs.settings import DEFAULT_CHUNK_SIZE
 from capsim.runs.store import (
     MANIFEST,
@@ -293,7 +293,7 @@ def _execute(
 def _chunk_shortfalls(writer: RunWriter, index: int) -> np.ndarray:
     """Shortfall MW-months per replication of a finished chunk (for the convergence test)."""
     part = writer.progress["chunks"][str(index)]["parts"]["kpis"]["path"]
-    frame = pd.read_parquet(writer.staging / part, columns=["shortfall_mw_months"])
+    frame = read_parquet(writer.staging / part, columns=["shortfall_mw_months"])
     return frame["shortfall_mw_months"].to_numpy()
 
 

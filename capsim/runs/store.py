@@ -495,6 +495,26 @@ def _shown(problems: Sequence[str]) -> str:
     return f"{text} and {more} more" if more > 0 else text
 
 
+#: Files without which a directory is not a complete run (checked before anything is read).
+RUN_FILES = (MANIFEST, SUMMARY, SCENARIO, "timeseries.parquet")
+
+
+def _need_directory(run_dir: Path) -> None:
+    """A UsageError unless ``run_dir`` is a directory (the first check of every run reader)."""
+    if not run_dir.is_dir():
+        raise UsageError(f"{run_dir} is not a directory (expected a capsim run directory)")
+
+
+def check_run_dir(run_dir: Path) -> Path:
+    """The run directory, if it is a complete capsim run; a UsageError naming what is missing."""
+    run_dir = Path(run_dir)
+    _need_directory(run_dir)
+    for needed in RUN_FILES:
+        if not (run_dir / needed).exists():
+            raise UsageError(f"{run_dir} is not a complete capsim run (no {needed})")
+    return run_dir
+
+
 def verify_run(run_dir: Path) -> dict[str, Any]:
     """Check a finished run before anything is drawn from it; returns its manifest.
 
@@ -503,11 +523,19 @@ def verify_run(run_dir: Path) -> dict[str, Any]:
     quietly miss one. A damaged run is refused (exit 2) naming its damaged parts.
     """
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise UsageError(f"{run_dir} is not a directory (expected a capsim run directory)")
+    _need_directory(run_dir)
     manifest = read_manifest(run_dir)
     read_summary(run_dir)
     read_scenario_data(run_dir)
+    verify_parts(run_dir, manifest)
+    return manifest
+
+
+def verify_parts(run_dir: Path, manifest: dict[str, Any]) -> None:
+    """Every part of a run present with its checksum and none unlisted; else a UsageError.
+
+    The checksum half of ``verify_run``, for a reader that has already read the manifest.
+    """
     try:
         problems = part_problems(run_dir, manifest["parts"])
     except OSError as exc:
@@ -517,7 +545,6 @@ def verify_run(run_dir: Path) -> dict[str, Any]:
             f"{run_dir} is damaged: {_shown(problems)}; repair it with "
             f"'capsim run --resume {run_dir}'"
         )
-    return manifest
 
 
 def read_scenario_data(run_dir: Path) -> dict[str, Any]:

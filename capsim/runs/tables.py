@@ -15,42 +15,36 @@ import numpy as np
 import pandas as pd
 
 from capsim.model.records import (
-    DEAL_COLUMNS,
-    EQUIPMENT_COLUMNS,
-    HEADROOM_COLUMNS,
-    QUEUE_COLUMNS,
-    REGION_COLUMNS,
-    TIMESERIES_COLUMNS,
+    OWN,
+    DealRow,
+    EquipmentRow,
+    HeadroomRow,
+    QueueRow,
+    RegionRow,
+    TimeseriesRow,
 )
 from capsim.model.world import ReplicationResult
+from capsim.runs.kpis import (
+    COVERED_BY_HORIZON,
+    KPIS,
+    MONTHS_TO_FIRST_POWER,
+    QUANTILES,
+    QUEUE_WAITS,
+    SHORTFALL_IN_YEAR,
+    SUMMARY_WAITS,
+)
 from capsim.scenario.schema import Scenario
 
 TEXT_COLUMNS = {"region", "applicant", "deal_id", "kind", "outcome", "pool", "buyer", "name"}
 INTEGER_COLUMNS = {"replication", "month", "request_id", "units"}
 BOOL_COLUMNS = {"in_flight"}
 
-QUANTILES = {"p10": 0.1, "p50": 0.5, "p90": 0.9}
+#: Unit of every KPI, so tables and charts can label them (from the catalogue in ``runs.kpis``).
+KPI_UNITS = {kpi.name: kpi.unit for kpi in KPIS}
 
-#: Unit of every KPI, so tables and charts can label them.
-KPI_UNITS = {
-    "shortfall_mw_months": "MW-months",
-    "peak_shortfall_mw": "MW",
-    "covered_for_good_month": "months from start",
-    "energized_mw_at_horizon": "MW",
-    "capacity_mw_at_horizon": "MW",
-    "demand_mw_at_horizon": "MW",
-    "bridge_mw_months": "MW-months",
-    "deals_launched": "deals",
-    "deals_signed": "deals",
-    "deal_completion_rate": "fraction",
-    "capex_usd": "USD",
-    "energy_usd": "USD",
-    "bridge_premium_usd": "USD",
-    "unserved_usd": "USD",
-    "total_cost_usd": "USD",
-    "cost_npv_usd": "USD",
-    "cost_per_delivered_mw_usd": "USD/MW",
-}
+#: Deal fields that come before and after the per-stage entry months in the deals table.
+_DEAL_HEAD = DealRow._fields[: DealRow._fields.index("stage_months")]
+_DEAL_TAIL = DealRow._fields[DealRow._fields.index("stage_months") + 1 :]
 
 
 def month_end_dates(start: str, months: int) -> pd.DatetimeIndex:
@@ -66,12 +60,12 @@ def frames(results: Sequence[ReplicationResult], scenario: Scenario) -> dict[str
     dates = month_end_dates(scenario.start, scenario.horizon_months)
     stage_names = _stage_names(scenario)
     out = {
-        "timeseries": _table(results, "timeseries", TIMESERIES_COLUMNS),
-        "regions": _table(results, "regions", REGION_COLUMNS),
+        "timeseries": _table(results, "timeseries", TimeseriesRow._fields),
+        "regions": _table(results, "regions", RegionRow._fields),
         "deals": _deals(results, stage_names),
-        "queue": _table(results, "queue", QUEUE_COLUMNS),
-        "equipment": _table(results, "equipment", EQUIPMENT_COLUMNS),
-        "headroom": _table(results, "headroom", HEADROOM_COLUMNS),
+        "queue": _table(results, "queue", QueueRow._fields),
+        "equipment": _table(results, "equipment", EquipmentRow._fields),
+        "headroom": _table(results, "headroom", HeadroomRow._fields),
     }
     for name in ("timeseries", "regions"):
         table = out[name]
@@ -98,6 +92,7 @@ def typed(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _stage_names(scenario: Scenario) -> list[str]:
+    """Every deal stage of the scenario's kinds, each once, then construction and bridge."""
     names: list[str] = []
     for kind in scenario.deal_kinds.values():
         for stage in kind.stages:
@@ -107,6 +102,7 @@ def _stage_names(scenario: Scenario) -> list[str]:
 
 
 def _table(results: Iterable[ReplicationResult], attr: str, columns: Sequence[str]) -> pd.DataFrame:
+    """One record list of every replication as a table, the named row fields as its columns."""
     rows: list[tuple[Any, ...]] = []
     for result in results:
         rep = result.replication
@@ -116,21 +112,20 @@ def _table(results: Iterable[ReplicationResult], attr: str, columns: Sequence[st
 
 
 def _deals(results: Iterable[ReplicationResult], stage_names: list[str]) -> pd.DataFrame:
+    """The deals table: a deal's fields with its stage-entry months spread over named columns."""
     rows = []
     for result in results:
-        for raw in result.recorder.deals:
-            record = dict(zip(DEAL_COLUMNS, raw, strict=True))
-            stages: dict[str, float] = record.pop("stage_months")  # type: ignore[assignment]
+        for deal in result.recorder.deals:
+            record = deal._asdict()
+            stages = deal.stage_months
             row: dict[str, Any] = {"replication": result.replication}
-            row.update({k: record[k] for k in DEAL_COLUMNS[:6]})
+            row.update({k: record[k] for k in _DEAL_HEAD})
             for name in stage_names:
                 row[f"entered_{name}"] = stages.get(name, math.nan)
-            row.update({k: record[k] for k in DEAL_COLUMNS[7:]})
+            row.update({k: record[k] for k in _DEAL_TAIL})
             rows.append(row)
     columns = (
-        ["replication", *DEAL_COLUMNS[:6]]
-        + [f"entered_{n}" for n in stage_names]
-        + list(DEAL_COLUMNS[7:])
+        ["replication", *_DEAL_HEAD] + [f"entered_{n}" for n in stage_names] + list(_DEAL_TAIL)
     )
     table = pd.DataFrame(rows, columns=columns)
     for column in ("signed", "grid_connected", "first_power", "full_power"):
@@ -196,7 +191,7 @@ def covered_for_good(months: np.ndarray, shortfall_mw: np.ndarray) -> float:
 
 
 def quantile_row(values: pd.Series, never_is_late: bool = False) -> dict[str, float]:
-    """Mean, P10, P50, P90 and count of a column.
+    """Mean, the summary percentiles (``QUANTILES``) and count of a column.
 
     NaNs are left out, unless ``never_is_late``: then a NaN means "not within the horizon" and
     ranks after every month, so quantiles past the covered share come out as infinity (null in
@@ -216,34 +211,35 @@ def quantile_row(values: pd.Series, never_is_late: bool = False) -> dict[str, fl
 
 
 def summarize(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
-    """The headline KPIs with mean, P10, P50, P90 (the contents of summary.json)."""
+    """The headline KPIs with mean and percentiles (the contents of summary.json)."""
     kpis = tables["kpis"]
     summary: dict[str, Any] = {"kpis": {}, "shortfall_probability_by_year": {}}
-    for name, unit in KPI_UNITS.items():
-        late = name == "covered_for_good_month"
-        summary["kpis"][name] = {"unit": unit, **quantile_row(kpis[name], never_is_late=late)}
-    summary["kpis"]["covered_by_horizon"] = {
-        "unit": "probability",
+    for kpi in KPIS:
+        late = kpi.name == "covered_for_good_month"
+        summary["kpis"][kpi.name] = {
+            "unit": kpi.unit,
+            **quantile_row(kpis[kpi.name], never_is_late=late),
+        }
+    summary["kpis"][COVERED_BY_HORIZON.name] = {
+        "unit": COVERED_BY_HORIZON.unit,
         **quantile_row(kpis["covered_for_good_month"].notna().astype(float)),
     }
     for column in kpis.columns:
-        if column.startswith("shortfall_in_"):
-            summary["shortfall_probability_by_year"][column[-4:]] = float(kpis[column].mean())
+        if column.startswith(SHORTFALL_IN_YEAR.name):
+            year = column.removeprefix(SHORTFALL_IN_YEAR.name)
+            summary["shortfall_probability_by_year"][year] = float(kpis[column].mean())
     deals = tables["deals"]
     launched = deals[~deals["in_flight"].astype(bool)]
-    summary["months_to_first_power_of_powered_deals"] = {
+    summary[MONTHS_TO_FIRST_POWER.name] = {
         group: {
             str(k): _powered_only_row(g) for k, g in launched.groupby(group.removeprefix("by_"))
         }
         for group in ("by_kind", "by_region")
     }
     queue = tables["queue"]
-    own = queue[queue["applicant"] == "own"]
+    own = queue[queue["applicant"] == OWN]
     summary["queue_waits_months"] = {
-        str(region): {
-            "study_wait": quantile_row(g["study_start"] - g["arrived"]),
-            "connection_wait": quantile_row(g["connected"] - g["study_end"]),
-        }
+        str(region): {wait.name: quantile_row(wait.months(g)) for wait in SUMMARY_WAITS}
         for region, g in own.groupby("region")
     }
     return summary
@@ -266,19 +262,22 @@ def summary_rows(summary: dict[str, Any]) -> pd.DataFrame:
     """summary.json flattened into one row per figure (the contents of summary.csv)."""
     rows = [{"kpi": name, **values} for name, values in summary["kpis"].items()]
     for year, p in summary["shortfall_probability_by_year"].items():
-        rows.append({"kpi": f"shortfall_probability_{year}", "unit": "probability", "mean": p})
-    for group, stats in summary["months_to_first_power_of_powered_deals"].items():
+        rows.append(
+            {"kpi": f"shortfall_probability_{year}", "unit": SHORTFALL_IN_YEAR.unit, "mean": p}
+        )
+    for group, stats in summary[MONTHS_TO_FIRST_POWER.name].items():
         for key, values in stats.items():
             figures = {k: v for k, v in values.items() if k not in ("launched", "powered_share")}
             rows.append(
                 {
-                    "kpi": f"months_to_first_power_of_powered_deals_{group[3:]}_{key}",
-                    "unit": "months",
+                    "kpi": f"{MONTHS_TO_FIRST_POWER.name}_{group[3:]}_{key}",
+                    "unit": MONTHS_TO_FIRST_POWER.unit,
                     **figures,
                 }
             )
     for region, waits in summary["queue_waits_months"].items():
         for wait, values in waits.items():
-            rows.append({"kpi": f"{wait}_{region}", "unit": "months", **values})
+            unit = QUEUE_WAITS[wait].kpi.unit
+            rows.append({"kpi": f"{wait}_{region}", "unit": unit, **values})
     columns = ["kpi", "unit", "mean", *QUANTILES, "n"]
     return pd.DataFrame(rows).reindex(columns=columns)

@@ -16,6 +16,7 @@ then it is the text written (as YAML 1.1 and PyYAML read it).
 
 from __future__ import annotations
 
+import copy
 import errno
 import os
 import stat
@@ -31,10 +32,10 @@ from pydantic import BaseModel, ValidationError
 from capsim.errors import Problem, ScenarioError
 from capsim.scenario.checks import run_checks, suggest
 from capsim.scenario.dists import DIST_NAMES
+from capsim.scenario.paths import MAX_SHOWN_CHARS, parse_path, shorten
 from capsim.scenario.schema import Scenario
 from capsim.scenario.yamlio import (
     FILE_LIMITS,
-    MAX_DEPTH,
     MAX_RESOLVED_VALUES,
     STORED_LIMITS,
     Limits,
@@ -54,7 +55,7 @@ MAX_EXTENDS_DEPTH = 16
 #: Endings a base scenario file (and the target of a link to one) must have.
 BASE_SUFFIXES = (".yaml", ".yml")
 #: Longest ``--set`` text repeated in a message (longer ones are cut, marked with '...').
-MAX_SHOWN_SET_CHARS = 200
+MAX_SHOWN_SET_CHARS = MAX_SHOWN_CHARS
 _TAGS = {"dist": DIST_NAMES, "model": ("exponential", "logistic", "table")}
 _SCENARIO_KEYS = frozenset(
     [info.alias or name for name, info in Scenario.model_fields.items()] + ["extends"]
@@ -86,9 +87,7 @@ class Located:
 
 def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
     """Load, inherit, override and validate a scenario file; ScenarioError lists every problem."""
-    located = resolve_file(Path(path))
-    apply_overrides(located, overrides)
-    return validate(located, str(path))
+    return validate(resolve_scenario(path, overrides), str(path))
 
 
 def load_stored_scenario(path: str | Path) -> Scenario:
@@ -244,57 +243,110 @@ def _forget(positions: dict[PathKey, Any], prefix: PathKey) -> None:
         del positions[path]
 
 
+@dataclass(frozen=True)
+class Change:
+    """A value to set at a parsed path; the problems it causes are blamed on ``source``.
+
+    ``spellings`` are the written texts of version-dependent numbers inside the value, and
+    ``shown`` the path as the user wrote it (for messages; ``dotted(path)`` when empty).
+    """
+
+    path: PathKey
+    value: Any
+    source: str
+    spellings: Mapping[PathKey, str] = field(default_factory=dict)
+    shown: str = ""
+
+
 def apply_overrides(located: Located, overrides: Sequence[str]) -> None:
     """Apply ``dotted.path=value`` overrides in order; a bad path or value is a located problem."""
     problems: list[Problem] = []
     for text in overrides:
-        source = f"{SET_SOURCE} {_shorten(text)}"
         try:
-            path, value, spellings = _parse_override(text)
-            _set_path(located.data, path, value)
+            change = parse_override(text)
         except ValueError as exc:
-            name = _shorten(text.partition("=")[0].strip())
-            problems.append(Problem(source, None, None, name, str(exc)))
+            problems.append(override_problem(text, exc))
             continue
-        _forget(located.positions, path)
-        _forget(located.key_positions, path)
-        _forget(located.spellings, path)
-        located.spellings.update({(*path, *inner): text for inner, text in spellings.items()})
-        located.positions[path] = (source, 0, 0)
-        # sections the override created, and a distribution it changed one parameter of, are
-        # blamed on it too (e.g. 'study_months.p90=5' making p90 fall below the file's median)
-        for end in range(1, len(path)):
-            if path[:end] not in located.positions or _is_tagged(_get(located.data, path[:end])):
-                located.positions[path[:end]] = (source, 0, 0)
+        problems.extend(apply_changes(located, [change]))
     if problems:
         raise ScenarioError(problems)
 
 
+def override_problem(text: str, error: ValueError) -> Problem:
+    """The problem of a ``--set`` text that cannot be read, blamed on it and its path."""
+    source = f"{SET_SOURCE} {_shorten(text)}"
+    return Problem(source, None, None, _shorten(text.partition("=")[0].strip()), str(error))
+
+
+def apply_changes(located: Located, changes: Sequence[Change]) -> list[Problem]:
+    """Set each change's value in ``located`` (in order), blaming later problems on its source.
+
+    Returns the changes that could not be set (a path the data does not have) as problems.
+    """
+    problems: list[Problem] = []
+    for change in changes:
+        path, source = change.path, (change.source, 0, 0)
+        try:
+            _set_path(located.data, path, change.value)
+        except ValueError as exc:
+            shown = change.shown or dotted(path)
+            problems.append(Problem(change.source, None, None, shown, str(exc)))
+            continue
+        _forget(located.positions, path)
+        _forget(located.key_positions, path)
+        _forget(located.spellings, path)
+        located.spellings.update({(*path, *inner): t for inner, t in change.spellings.items()})
+        located.positions[path] = source
+        # sections the override created, and a distribution it changed one parameter of, are
+        # blamed on it too (e.g. 'study_months.p90=5' making p90 fall below the file's median)
+        for end in range(1, len(path)):
+            if path[:end] not in located.positions or _is_tagged(_get(located.data, path[:end])):
+                located.positions[path[:end]] = source
+    return problems
+
+
+def resolve_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Located:
+    """A scenario file read, inherited and overridden, not yet validated (kept to vary it)."""
+    located = resolve_file(Path(path))
+    apply_overrides(located, overrides)
+    return located
+
+
+def change_scenario(base: Located, changes: Sequence[Change], display: str) -> Scenario:
+    """``base`` with ``changes`` set in a copy of its data, validated as a file with ``--set`` is.
+
+    Nothing is read from disk: a study varies one resolved scenario point by point this way,
+    with the same located errors (the file's lines, the change's source) as a file gives.
+    """
+    located = Located(
+        copy.deepcopy(base.data),
+        dict(base.positions),
+        dict(base.key_positions),
+        dict(base.spellings),
+    )
+    problems = apply_changes(located, changes)
+    if problems:
+        raise ScenarioError(problems)
+    return validate(located, display)
+
+
 def _shorten(text: str) -> str:
     """``text`` cut to ``MAX_SHOWN_SET_CHARS`` for a message (a long path or value)."""
-    return text if len(text) <= MAX_SHOWN_SET_CHARS else text[:MAX_SHOWN_SET_CHARS] + "..."
+    return shorten(text)
 
 
-def _parse_override(text: str) -> tuple[PathKey, Any, dict[PathKey, str]]:
-    """Split ``path=value``: the path's parts, the value, and the value's written numbers."""
+def parse_override(text: str) -> Change:
+    """``path=value`` as a change blamed on ``--set path=value`` (ValueError if unreadable)."""
     name, sep, raw = text.partition("=")
     if not sep or not name.strip():
         raise ValueError(f"expected dotted.path=value, found {_shorten(text)!r}")
-    levels = name.count(".") + name.count("[") + 1
-    if levels > MAX_DEPTH:
-        raise ValueError(
-            f"path has {levels} levels; scenario fields nest at most {MAX_DEPTH} deep, as in files"
-        )
-    path: list[str | int] = []
-    for part in name.strip().replace("[", ".").replace("]", "").split("."):
-        if not part:
-            raise ValueError(f"empty part in path {_shorten(name)!r}")
-        path.append(int(part) if part.isdigit() else part)
+    path = parse_path(name)
     try:
         value, spellings = parse_value(raw)
     except ScenarioError as exc:
         raise ValueError(exc.problems[0].message) from None
-    return tuple(path), value, spellings
+    source = f"{SET_SOURCE} {_shorten(text)}"
+    return Change(path, value, source, spellings, _shorten(name.strip()))
 
 
 def _set_path(data: dict[str, Any], path: PathKey, value: Any) -> None:
