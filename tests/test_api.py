@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 import capsim
 from capsim.api import Run
 from capsim.errors import OutputError, ScenarioError, UsageError
-from capsim.report.charts import CHART_NAMES
+from capsim.report.suite import CHART_NAMES
 
 ROOT = Path(__file__).resolve().parents[1]
 MINIMAL = ROOT / "scenarios/minimal.yaml"

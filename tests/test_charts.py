@@ -16,7 +16,7 @@ import pytest
 from memo_runs import SCENARIOS, small_run
 
 from capsim.errors import UsageError
-from capsim.report import charts
+from capsim.report import charts, suite
 from capsim.runs.rundir import RunDir
 
 matplotlib.use("Agg")
@@ -45,8 +45,8 @@ def _deterministic_style() -> Iterator[None]:
 @pytest.mark.parametrize("scenario", EXAMPLES)
 def test_every_chart_draws_for_every_example_scenario(scenario: str) -> None:
     run = RunDir(small_run(scenario))
-    for name in charts.CHART_NAMES:
-        figure = charts.draw(name, run)
+    for name in suite.CHART_NAMES:
+        figure = suite.draw(name, run)
         title = figure.get_suptitle()
         assert title and figure.axes, name
         assert charts.run_label(run).footnote() in figure.get_supxlabel(), name
@@ -55,15 +55,15 @@ def test_every_chart_draws_for_every_example_scenario(scenario: str) -> None:
 
 
 def test_chart_names_are_unique_and_cover_the_suite() -> None:
-    assert len(set(charts.CHART_NAMES)) == len(charts.CHART_NAMES) == 9
-    assert charts.CHART_NAMES[:3] == ("capacity_vs_demand", "capacity_fan", "shortfall_probability")
+    assert len(set(suite.CHART_NAMES)) == len(suite.CHART_NAMES) == 9
+    assert suite.CHART_NAMES[:3] == ("capacity_vs_demand", "capacity_fan", "shortfall_probability")
 
 
 def test_unknown_chart_and_non_run_directory_are_usage_errors(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no chart 'pie'"):
-        charts.draw("pie", RunDir(small_run()))
+        suite.draw("pie", RunDir(small_run()))
     with pytest.raises(UsageError, match="not a complete capsim run"):
-        charts.draw("capacity_fan", RunDir(tmp_path))
+        suite.draw("capacity_fan", RunDir(tmp_path))
 
 
 def test_draw_all_saves_every_chart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,15 +75,15 @@ def test_draw_all_saves_every_chart(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(charts, "save", fake_save)
     run = RunDir(small_run())
-    paths = charts.draw_all(run, tmp_path, _fixed_label(run))
-    assert saved == list(charts.CHART_NAMES)
-    assert len(paths) == 2 * len(charts.CHART_NAMES)
+    paths = suite.draw_all(run, tmp_path, _fixed_label(run))
+    assert saved == list(suite.CHART_NAMES)
+    assert len(paths) == 2 * len(suite.CHART_NAMES)
 
 
 def test_save_writes_a_300_dpi_png_and_an_svg(tmp_path: Path) -> None:
     run = RunDir(small_run())
     png, svg = charts.save(
-        charts.draw("shortfall_probability", run, _fixed_label(run)),
+        suite.draw("shortfall_probability", run, _fixed_label(run)),
         tmp_path,
         "shortfall_probability",
     )
@@ -94,13 +94,13 @@ def test_save_writes_a_300_dpi_png_and_an_svg(tmp_path: Path) -> None:
     assert "<svg" in svg.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("name", charts.CHART_NAMES)
+@pytest.mark.parametrize("name", suite.CHART_NAMES)
 def test_chart_matches_its_baseline_image(name: str, tmp_path: Path) -> None:
     from matplotlib.testing.compare import compare_images
 
     run = RunDir(small_run("minimal"))
     actual = tmp_path / f"{name}.png"
-    charts.draw(name, run, _fixed_label(run)).savefig(actual, dpi=BASELINE_DPI)
+    suite.draw(name, run, _fixed_label(run)).savefig(actual, dpi=BASELINE_DPI)
     expected = BASELINES / f"{name}.png"
     if os.environ.get("CAPSIM_UPDATE_BASELINES") == "1":
         BASELINES.mkdir(exist_ok=True)
@@ -122,3 +122,19 @@ def _fixed_label(run: RunDir) -> charts.RunLabel:
         label.version,
         FIXED_LABEL_DATE,
     )
+
+
+def test_the_suite_declares_each_chart_once_with_title_drawing_and_takeaway() -> None:
+    assert len({spec.name for spec in suite.SUITE}) == len(suite.SUITE) == 9
+    for spec in suite.SUITE:
+        assert spec.title and callable(spec.draw) and callable(spec.takeaway)
+        assert suite.chart_spec(spec.name) is spec
+    with pytest.raises(UsageError, match="expected one of: capacity_vs_demand"):
+        suite.chart_spec("pie")
+
+
+def test_every_takeaway_is_one_sentence_about_the_run() -> None:
+    run = RunDir(small_run())
+    for spec in suite.SUITE:
+        text = spec.takeaway(run)
+        assert text.endswith(".") and "\n" not in text, (spec.name, text)

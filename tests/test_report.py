@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from memo_runs import small_run
 
 from capsim.cli.memo import report
-from capsim.report import charts
-from capsim.report.memo import CHART_TITLES, write_report
+from capsim.report import suite
+from capsim.report.memo import write_report
 
 MINIMAL = Path(__file__).resolve().parents[1] / "scenarios" / "minimal.yaml"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -72,7 +72,7 @@ def test_html_is_self_contained_and_every_image_decodes(reported: Reported) -> N
     assert "http" not in without_data.lower() and "//" not in without_data
     assert "url(" not in page and "@import" not in page
     images = [link for link in parser.links if link.startswith("data:image/png;base64,")]
-    assert len(images) == len(charts.CHART_NAMES)
+    assert len(images) == len(suite.CHART_NAMES)
     for link in images:
         png = base64.b64decode(link.split(",", 1)[1], validate=True)
         assert png[:8] == PNG_SIGNATURE and png[12:16] == b"IHDR"
@@ -88,10 +88,10 @@ def test_deck_has_a_title_slide_then_one_chart_per_slide(reported: Reported) -> 
 
     deck = Presentation(str(reported[0] / "memo.pptx"))
     slides = list(deck.slides)
-    assert len(slides) == 1 + len(charts.CHART_NAMES)
+    assert len(slides) == 1 + len(suite.CHART_NAMES)
     assert "minimal" in slides[0].shapes.title.text
     titles = [slide.shapes.title.text for slide in slides[1:]]
-    assert titles == [CHART_TITLES[name] for name in charts.CHART_NAMES]
+    assert titles == [spec.title for spec in suite.SUITE]
     for slide in slides[1:]:
         kinds = [shape.shape_type for shape in slide.shapes]
         assert 13 in kinds  # a picture

@@ -34,19 +34,6 @@ FOOT_COLOR = "#555555"
 #: Half a letter/A4 page wide stays legible: 6.5 x 3.8 in with 8-9 pt text.
 WIDTH_IN, HEIGHT_IN = 6.5, 3.8
 
-#: Every chart of the memo suite, in reading order; ``draw(name, run)`` makes each.
-CHART_NAMES: tuple[str, ...] = (
-    "capacity_vs_demand",
-    "capacity_fan",
-    "shortfall_probability",
-    "time_to_power",
-    "deal_funnel",
-    "queue_waits",
-    "regional_capacity",
-    "equipment_backlog",
-    "cost_breakdown",
-)
-
 
 @dataclass(frozen=True)
 class RunLabel:
@@ -258,27 +245,6 @@ def run_label(run: RunDir) -> RunLabel:
     )
 
 
-def draw(name: str, run: RunDir, label: RunLabel | None = None) -> Figure:
-    """Any chart of the suite (``CHART_NAMES``) from an open run, reading only what it needs.
-
-    ``label`` overrides the footnote (e.g. a fixed run date for reproducible images).
-    """
-    from capsim.errors import UsageError
-
-    if name not in CHART_NAMES:
-        raise UsageError(f"no chart {name!r} (expected one of: {', '.join(CHART_NAMES)})")
-    return _DRAWERS[name](run, label or run_label(run))
-
-
-def draw_all(run: RunDir, directory: Path, label: RunLabel | None = None) -> list[Path]:
-    """Save every chart of the suite as PNG and SVG into ``directory``; returns the paths."""
-    directory.mkdir(parents=True, exist_ok=True)
-    paths: list[Path] = []
-    for name in CHART_NAMES:
-        paths.extend(save(draw(name, run, label), directory, name))
-    return paths
-
-
 def save(fig: Figure, directory: Path, name: str) -> list[Path]:
     """Save a figure as PNG (300 dpi) and SVG; returns the two paths."""
     paths = [directory / f"{name}.png", directory / f"{name}.svg"]
@@ -287,7 +253,7 @@ def save(fig: Figure, directory: Path, name: str) -> list[Path]:
     return paths
 
 
-def _draw_capacity_vs_demand(run: RunDir, label: RunLabel) -> Figure:
+def draw_capacity_vs_demand(run: RunDir, label: RunLabel) -> Figure:
     """capacity_vs_demand from an open run: its bands, regional means and region names."""
     from capsim.report.data import region_names
     from capsim.runs.aggregate import monthly_bands, regional_means
@@ -297,7 +263,7 @@ def _draw_capacity_vs_demand(run: RunDir, label: RunLabel) -> Figure:
     )
 
 
-def _draw_bands(
+def draw_from_bands(
     chart: Callable[[pd.DataFrame, RunLabel], Figure],
 ) -> Callable[[RunDir, RunLabel], Figure]:
     """A drawer of a chart made from the run's monthly bands alone."""
@@ -309,27 +275,6 @@ def _draw_bands(
         return chart(monthly_bands(run.path), label)
 
     return drawer
-
-
-def _draw_suite(name: str) -> Callable[[RunDir, RunLabel], Figure]:
-    """A drawer of one of ``charts_memo``'s charts (``draw_<name>``)."""
-
-    def drawer(run: RunDir, label: RunLabel) -> Figure:
-        """``charts_memo.draw_<name>`` of the run."""
-        from capsim.report import charts_memo
-
-        figure: Figure = getattr(charts_memo, f"draw_{name}")(run, label)
-        return figure
-
-    return drawer
-
-
-_DRAWERS: dict[str, Callable[[RunDir, RunLabel], Figure]] = {
-    "capacity_vs_demand": _draw_capacity_vs_demand,
-    "capacity_fan": _draw_bands(capacity_fan),
-    "shortfall_probability": _draw_bands(shortfall_probability),
-    **{name: _draw_suite(name) for name in CHART_NAMES[3:]},
-}
 
 
 def draw_staged_run(staged: StagedRun) -> None:

@@ -17,18 +17,6 @@ from capsim.report.documents import ChartImage, Document, Table
 from capsim.runs.rundir import RunDir
 from capsim.scenario.schema import Scenario
 
-#: Slide and section titles of the chart suite.
-CHART_TITLES = {
-    "capacity_vs_demand": "Capacity versus demand",
-    "capacity_fan": "Demand and capacity: P10-P50-P90 fan",
-    "shortfall_probability": "Probability of a shortfall by month",
-    "time_to_power": "Time to power",
-    "deal_funnel": "Deal funnel",
-    "queue_waits": "Grid queue waits by region",
-    "regional_capacity": "Energised capacity by region",
-    "equipment_backlog": "Equipment order backlog and deliveries",
-    "cost_breakdown": "Cost breakdown",
-}
 #: Most deal rows a workbook carries (Excel's sheet limit is 1,048,576 rows).
 MAX_DEAL_ROWS = 200_000
 METHOD_NOTE = (
@@ -72,17 +60,12 @@ def build_document(run: RunDir) -> Document:
     """The report's content: KPI and assumption tables, every chart with its takeaway."""
     from capsim.report import charts
     from capsim.report.documents import figure_png
-    from capsim.report.takeaways import TAKEAWAYS
+    from capsim.report.suite import SUITE
 
     label = charts.run_label(run)
     images = [
-        ChartImage(
-            name,
-            CHART_TITLES[name],
-            TAKEAWAYS[name](run),
-            figure_png(charts.draw(name, run, label)),
-        )
-        for name in charts.CHART_NAMES
+        ChartImage(spec.name, spec.title, spec.takeaway(run), figure_png(spec.draw(run, label)))
+        for spec in SUITE
     ]
     description = run.scenario.description
     return Document(

@@ -7,7 +7,6 @@ and states the figure a reader should leave the slide with.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -173,16 +172,3 @@ def cost_breakdown(run: RunDir) -> str:
         f"energy {totals['energy_usd'] / total:.0%}, "
         f"unserved demand {totals['unserved_usd'] / total:.0%}."
     )
-
-
-TAKEAWAYS: dict[str, Callable[[RunDir], str]] = {
-    "capacity_vs_demand": capacity_vs_demand,
-    "capacity_fan": capacity_fan,
-    "shortfall_probability": shortfall_probability,
-    "time_to_power": time_to_power,
-    "deal_funnel": deal_funnel,
-    "queue_waits": queue_waits,
-    "regional_capacity": regional_capacity,
-    "equipment_backlog": equipment_backlog,
-    "cost_breakdown": cost_breakdown,
-}
