@@ -262,6 +262,10 @@ def _execute(
                 if converged_at is not None:
                     break
     except KeyboardInterrupt as interrupt:
+        # Count what progress.json holds: the signal may land between recording a chunk and
+        # adding it to the running count.
+        recorded = writer.progress["chunks"]
+        finished = sum(len(c.replications) for c in chunks if str(c.index) in recorded)
         stopped = RunInterruptedError(
             f"interrupted: {finished} of {total} replications are saved; resume with "
             f"'capsim run --resume {writer.destination}'"

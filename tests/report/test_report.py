@@ -1,0 +1,272 @@
+"""``capsim report``: one self-contained HTML page, a deck and a workbook, read back and checked."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from memo_runs import small_run
+
+from capsim.cli.memo import report
+from capsim.report import suite
+from capsim.report.memo import write_report
+
+MINIMAL = Path(__file__).resolve().parents[2] / "scenarios" / "minimal.yaml"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: run directory, report paths, file hashes before and after the report.
+Reported = tuple[Path, list[Path], dict[str, str], dict[str, str]]
+
+
+class _Links(HTMLParser):
+    """Every src and href attribute of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.tables = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tables += tag == "table"
+        self.links += [v or "" for k, v in attrs if k in ("src", "href")]
+
+
+def _fingerprint(run_dir: Path) -> dict[str, str]:
+    """SHA-256 of every file of a run (tables, manifest, summary...)."""
+    return {
+        str(p.relative_to(run_dir)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(run_dir.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def reported() -> Reported:
+    run_dir = small_run("minimal")
+    before = _fingerprint(run_dir)
+    paths = write_report(run_dir)
+    after = _fingerprint(run_dir)
+    return run_dir, paths, before, after
+
+
+def test_report_writes_three_files_and_changes_nothing_else(reported: Reported) -> None:
+    run_dir, paths, before, after = reported
+    assert [p.name for p in paths] == ["report.html", "memo.pptx", "tables.xlsx"]
+    assert {k: v for k, v in after.items() if k not in {p.name for p in paths}} == before
+    assert not list(run_dir.glob(".*.tmp"))
+
+
+def test_html_is_self_contained_and_every_image_decodes(reported: Reported) -> None:
+    page = (reported[0] / "report.html").read_text(encoding="utf-8")
+    parser = _Links()
+    parser.feed(page)
+    assert parser.links, "no images"
+    assert all(link.startswith(("data:", "#")) for link in parser.links)
+    without_data = re.sub(r"data:[^\"']*", "", page)
+    assert "http" not in without_data.lower() and "//" not in without_data
+    assert "url(" not in page and "@import" not in page
+    images = [link for link in parser.links if link.startswith("data:image/png;base64,")]
+    assert len(images) == len(suite.CHART_NAMES)
+    for link in images:
+        png = base64.b64decode(link.split(",", 1)[1], validate=True)
+        assert png[:8] == PNG_SIGNATURE and png[12:16] == b"IHDR"
+        width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+        assert width > 500 and height > 300
+    assert parser.tables >= 2
+    for needed in ("Headline KPIs", "Key assumptions", "Method", "shortfall_mw_months"):
+        assert needed in page
+
+
+def test_deck_has_a_title_slide_then_one_chart_per_slide(reported: Reported) -> None:
+    from pptx import Presentation
+
+    deck = Presentation(str(reported[0] / "memo.pptx"))
+    slides = list(deck.slides)
+    assert len(slides) == 1 + len(suite.CHART_NAMES)
+    assert "minimal" in slides[0].shapes.title.text
+    titles = [slide.shapes.title.text for slide in slides[1:]]
+    assert titles == [spec.title for spec in suite.SUITE]
+    for slide in slides[1:]:
+        kinds = [shape.shape_type for shape in slide.shapes]
+        assert 13 in kinds  # a picture
+        texts = [
+            s.text_frame.text for s in slide.shapes if s.has_text_frame and s != slide.shapes.title
+        ]
+        assert any(len(t) > 10 for t in texts)
+    assert "P90 shortfall" in "".join(
+        s.text_frame.text for s in slides[1].shapes if s.has_text_frame
+    )
+
+
+def test_workbook_sheets_and_kpis_equal_summary(reported: Reported) -> None:
+    from openpyxl import load_workbook
+
+    run_dir = reported[0]
+    book = load_workbook(run_dir / "tables.xlsx", read_only=True)
+    assert book.sheetnames == ["KPIs", "per year", "per region", "deals", "assumptions"]
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["kpis"]
+    rows = list(book["KPIs"].iter_rows(values_only=True))
+    header = list(rows[0])
+    assert header[:3] == ["KPI", "unit", "mean (unit)"]
+    for row in rows[1:]:
+        stats = summary[row[0]]
+        assert row[1] == stats["unit"]
+        for column, key in (
+            ("mean (unit)", "mean"),
+            ("P10 (unit)", "p10"),
+            ("P50 (unit)", "p50"),
+            ("P90 (unit)", "p90"),
+        ):
+            value, expected = row[header.index(column)], stats[key]
+            if expected is None or expected != expected:
+                assert value is None
+            else:
+                assert value == pytest.approx(expected)
+    year_header = next(book["per year"].iter_rows(values_only=True))
+    assert "shortfall probability (fraction)" in year_header
+    assert any("(MW)" in str(c) for c in next(book["deals"].iter_rows(values_only=True)))
+
+
+def test_report_command_refuses_a_directory_that_is_not_a_run(tmp_path: Path) -> None:
+    result = CliRunner().invoke(report, [str(tmp_path)])
+    assert result.exit_code == 2
+    assert "not a complete capsim run" in result.output
+    assert "Traceback" not in result.output
+    missing = CliRunner().invoke(report, [str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "not a directory" in missing.output
+
+
+def test_run_with_report_flag_writes_the_memo_files(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from capsim.cli.main import main
+
+    out = tmp_path / "run"
+    minimal = Path(__file__).resolve().parents[2] / "scenarios" / "minimal.yaml"
+    result = CliRunner().invoke(
+        main, ["run", str(minimal), "-n", "2", "--workers", "1", "-o", str(out), "--report"]
+    )
+    assert result.exit_code == 0, result.output
+    for name in ("report.html", "memo.pptx", "tables.xlsx"):
+        assert (out / name).stat().st_size > 0
+        assert f"wrote {out / name}" in result.output
+
+
+# --- a damaged run is refused, never reported ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chunked_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished four-replication run in two chunks (two parts per table)."""
+    from capsim.runs.runner import RunOptions, run_scenario
+    from capsim.scenario.loader import load_scenario
+
+    out = tmp_path_factory.mktemp("chunked") / "run"
+    scenario = load_scenario(MINIMAL, ["replications=4"])
+    run_scenario(scenario, RunOptions(output=out, workers=1, chunk_size=2, charts=False))
+    return out
+
+
+def _copy(run: Path, folder: Path) -> Path:
+    import shutil
+
+    copy = folder / "run"
+    shutil.copytree(run, copy)
+    return copy
+
+
+def _zero_bytes(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _zeroed(path: Path) -> None:
+    path.write_bytes(b"\0" * path.stat().st_size)
+
+
+def _extra(path: Path) -> None:
+    path.with_name("part-00007.parquet").write_bytes(path.read_bytes())
+
+
+PART_DAMAGE: dict[str, tuple[str, Callable[[Path], None], str]] = {
+    "zero_byte": ("kpis.parquet/part-00001.parquet", _zero_bytes, "checksum mismatch"),
+    "deleted": ("timeseries.parquet/part-00001.parquet", Path.unlink, "missing"),
+    "zeroed": ("deals.parquet/part-00000.parquet", _zeroed, "checksum mismatch"),
+    "unlisted": ("kpis.parquet/part-00000.parquet", _extra, "not listed in the manifest"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(PART_DAMAGE))
+def test_report_refuses_a_run_whose_parts_do_not_match_the_manifest(
+    damage: str, chunked_run: Path, tmp_path: Path
+) -> None:
+    run_dir = _copy(chunked_run, tmp_path)
+    relative, spoil, reason = PART_DAMAGE[damage]
+    spoil(run_dir / relative)
+    shown = relative if damage != "unlisted" else relative.replace("00000", "00007")
+    result = CliRunner().invoke(report, [str(run_dir)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert f"error: {run_dir} is damaged: {shown} ({reason})" in result.output
+    assert f"repair it with 'capsim run --resume {run_dir}'" in result.output
+    assert not list(run_dir.glob("report.html")) and not list(run_dir.glob(".*"))
+
+
+def test_damaged_run_reports_again_once_repaired(chunked_run: Path, tmp_path: Path) -> None:
+    from capsim.cli.main import main
+
+    run_dir = _copy(chunked_run, tmp_path)
+    (run_dir / "timeseries.parquet" / "part-00001.parquet").unlink()
+    assert CliRunner().invoke(report, [str(run_dir)]).exit_code == 2
+    repaired = CliRunner().invoke(main, ["run", "--resume", str(run_dir), "--workers", "1"])
+    assert repaired.exit_code == 0, repaired.output
+    result = CliRunner().invoke(report, [str(run_dir)])
+    assert result.exit_code == 0, result.output
+    assert (run_dir / "report.html").is_file()
+
+
+@pytest.mark.parametrize(
+    "key", ["parts", "seed", "plan", "scenario", "scenario_sha256", "replications", "started"]
+)
+def test_report_refuses_a_manifest_missing_a_key(
+    key: str, chunked_run: Path, tmp_path: Path
+) -> None:
+    run_dir = _copy(chunked_run, tmp_path)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    del manifest[key]
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    result = CliRunner().invoke(report, [str(run_dir)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert f"cannot read {run_dir / 'manifest.json'}: missing {key!r}" in result.output
+    assert "the run directory is damaged" in result.output
+
+
+@pytest.mark.parametrize(
+    "change", [{"seed": "x"}, {"parts": {}}, {"replications": None}, {"parts": [{"table": "kpis"}]}]
+)
+def test_report_refuses_a_manifest_with_values_of_the_wrong_type(
+    change: dict[str, object], chunked_run: Path, tmp_path: Path
+) -> None:
+    run_dir = _copy(chunked_run, tmp_path)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    (run_dir / "manifest.json").write_text(json.dumps({**manifest, **change}))
+    result = CliRunner().invoke(report, [str(run_dir)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and "the run directory is damaged" in result.output
+
+
+def test_open_run_refuses_a_damaged_run(chunked_run: Path, tmp_path: Path) -> None:
+    import capsim
+    from capsim.errors import UsageError
+
+    run_dir = _copy(chunked_run, tmp_path)
+    assert capsim.open_run(run_dir).manifest["replications"] == 4
+    (run_dir / "kpis.parquet" / "part-00001.parquet").unlink()
+    with pytest.raises(UsageError, match=r"kpis\.parquet/part-00001\.parquet \(missing\)"):
+        capsim.open_run(run_dir)
