@@ -294,6 +294,7 @@ def draw_staged_run(staged: StagedRun) -> None:
     )
     directory = staged.directory / "charts"
     directory.mkdir(exist_ok=True)
-    save(capacity_vs_demand(bands, regional, label), directory, "capacity_vs_demand")
+    names = {rid: region.name for rid, region in staged.scenario.regions.items()}
+    save(capacity_vs_demand(bands, regional, label, names), directory, "capacity_vs_demand")
     save(capacity_fan(bands, label), directory, "capacity_fan")
     save(shortfall_probability(bands, label), directory, "shortfall_probability")

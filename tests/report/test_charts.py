@@ -138,3 +138,24 @@ def test_every_takeaway_is_one_sentence_about_the_run() -> None:
     for spec in suite.SUITE:
         text = spec.takeaway(run)
         assert text.endswith(".") and "\n" not in text, (spec.name, text)
+
+
+def test_a_runs_own_charts_name_regions_as_people_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from capsim.api import run as run_scenario
+    from capsim.scenario.loader import load_scenario
+
+    seen: list[object] = []
+    draw = charts.capacity_vs_demand
+
+    def spy(*args: object) -> object:
+        seen.append(args[3] if len(args) > 3 else None)
+        return draw(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(charts, "capacity_vs_demand", spy)
+    scenario = load_scenario(SCENARIOS / "minimal.yaml")
+    run_scenario(scenario, replications=2, output=tmp_path / "run", workers=1)
+    names = {rid: region.name for rid, region in scenario.regions.items()}
+    assert seen == [names]
+    assert (tmp_path / "run" / "charts" / "capacity_vs_demand.png").is_file()
