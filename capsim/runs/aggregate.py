@@ -15,24 +15,12 @@ import pandas as pd
 
 from capsim.model.records import OWN
 from capsim.runs.kpis import QUANTILES, SUMMARY_WAITS, wait_columns
-from capsim.runs.rundir import read_parquet
+from capsim.runs.rundir import read_parquet, read_table
 from capsim.runs.tables import summarize
 
 DEAL_COLUMNS_FOR_SUMMARY = ["kind", "region", "in_flight", "first_power", "months_to_first_power"]
 LAUNCHED_DEALS: list[tuple[str, str, Any]] = [("in_flight", "==", False)]
 QUEUE_COLUMNS_FOR_SUMMARY = ["replication", "region", "applicant", *wait_columns(SUMMARY_WAITS)]
-
-
-def read_table(
-    run_dir: Path,
-    name: str,
-    columns: list[str] | None = None,
-    filters: list[tuple[str, str, Any]] | None = None,
-) -> pd.DataFrame:
-    """One table of a run (all its parts, in chunk order), optionally some columns or rows."""
-    path = run_dir / f"{name}.parquet"
-    table = read_parquet(path, columns=columns, filters=filters)
-    return table
 
 
 def summary_from_parts(run_dir: Path) -> dict[str, Any]:

@@ -12,10 +12,10 @@ from capsim.cli.main import main
 from capsim.runs.aggregate import (
     BANDED,
     monthly_bands,
-    read_table,
     regional_means,
     summary_from_parts,
 )
+from capsim.runs.rundir import read_table
 from capsim.runs.tables import summarize
 
 ROOT = Path(__file__).resolve().parents[2]

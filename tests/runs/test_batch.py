@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from run_checks import assert_same_tables
 
 from capsim.cli.main import main
 from capsim.runs.store import staging_dir
@@ -29,16 +30,6 @@ def _cli(*args: str) -> str:
     result = CliRunner().invoke(main, list(args))
     assert result.exit_code == 0, result.output
     return result.output
-
-
-def _assert_same_tables(first: Path, second: Path) -> None:
-    for table in TABLES:
-        pd.testing.assert_frame_equal(
-            pd.read_parquet(first / f"{table}.parquet"),
-            pd.read_parquet(second / f"{table}.parquet"),
-            obj=table,
-        )
-    assert (first / "summary.csv").read_text() == (second / "summary.csv").read_text()
 
 
 def _capsim(*args: str) -> subprocess.Popen[str]:
@@ -76,7 +67,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_two_local_workers_give_identical_tables(reference: Path, tmp_path: Path) -> None:
     out = tmp_path / "two"
     _cli("run", MINIMAL, "-n", "40", "--chunk-size", "5", "--workers", "2", "-o", str(out))
-    _assert_same_tables(reference, out)
+    assert_same_tables(reference, out)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["workers"] == 2
     assert manifest["events"] == json.loads((reference / "manifest.json").read_text())["events"]
@@ -101,7 +92,7 @@ def test_runs_off_a_terminal_log_progress_lines(tmp_path: Path) -> None:
 def test_chunk_size_does_not_change_any_row(reference: Path, tmp_path: Path) -> None:
     out = tmp_path / "other_chunks"
     _cli("run", MINIMAL, "-n", "40", "--chunk-size", "7", "--workers", "1", "-o", str(out))
-    _assert_same_tables(reference, out)
+    assert_same_tables(reference, out)
 
 
 def test_every_part_is_listed_with_its_checksum(reference: Path) -> None:
@@ -186,7 +177,7 @@ def test_dask_cluster_gives_identical_tables(
     address, _ = dask_cluster
     out = tmp_path / "dask"
     _cli("run", MINIMAL, "-n", "40", "--chunk-size", "5", "--scheduler", address, "-o", str(out))
-    _assert_same_tables(reference, out)
+    assert_same_tables(reference, out)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["backend"] == "dask"
     assert manifest["workers"] == 2
@@ -207,7 +198,7 @@ def test_losing_a_dask_worker_mid_run_still_gives_identical_tables(
     procs[1].kill()
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr
-    _assert_same_tables(local, out)
+    assert_same_tables(local, out)
 
 
 @pytest.mark.slow
@@ -226,7 +217,7 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
     assert 4 <= saved < 20
     output = _cli("run", "--resume", str(cut))
     assert "run directory:" in output
-    _assert_same_tables(whole, cut)
+    assert_same_tables(whole, cut)
     kpis = pd.read_parquet(cut / "kpis.parquet")
     assert sorted(kpis["replication"]) == list(range(60))  # nothing lost, nothing twice
     assert not staging_dir(cut).exists()
@@ -253,7 +244,7 @@ def test_damaged_part_is_detected_and_recomputed(reference: Path, tmp_path: Path
     part.write_bytes(part.read_bytes()[:-100] + b"\0" * 100)
     output = _cli("run", "--resume", str(copy))
     assert "run directory:" in output
-    _assert_same_tables(reference, copy)
+    assert_same_tables(reference, copy)
 
 
 def test_resuming_an_intact_complete_run_changes_nothing(reference: Path) -> None:
@@ -288,13 +279,13 @@ def test_until_converged_stops_at_the_same_prefix_for_any_workers(tmp_path: Path
     assert manifest["convergence"]["converged"] is True
     stopped = manifest["replications"]
     assert 40 <= stopped < 200 and stopped % 10 == 0
-    _assert_same_tables(runs["1"], runs["2"])
+    assert_same_tables(runs["1"], runs["2"])
     # The converged run is exactly the first `stopped` replications of a plain run.
     plain = tmp_path / "plain"
     _cli(
         "run", MINIMAL, "-n", str(stopped), "--chunk-size", "10", "--workers", "1", "-o", str(plain)
     )
-    _assert_same_tables(plain, runs["1"])
+    assert_same_tables(plain, runs["1"])
 
 
 @pytest.mark.slow
@@ -314,6 +305,6 @@ def test_killed_repair_keeps_the_published_run_until_the_repair_publishes(
     assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == damaged
     output = _cli("run", "--resume", str(copy), "--workers", "1")
     assert "run directory:" in output
-    _assert_same_tables(reference, copy)
+    assert_same_tables(reference, copy)
     assert not staging_dir(copy).exists()
     assert not list(tmp_path.glob(".*"))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from run_checks import assert_same_tables
 
 import capsim
 from capsim.errors import UsageError
@@ -35,7 +36,6 @@ from capsim.scenario.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = str(ROOT / "scenarios/minimal.yaml")
-TABLES = ("timeseries", "regions", "deals", "queue", "equipment", "headroom", "kpis")
 BIN = Path(sys.executable).parent
 #: Seconds any wait in these tests may take before it counts as a hang.
 PATIENCE = 120.0
@@ -163,17 +163,6 @@ def _pool_workers(proc: subprocess.Popen[str], count: int) -> dict[int, int]:
     return _children(proc.pid)
 
 
-def _assert_same_tables(first: Path, second: Path) -> None:
-    """Every table and the summary of two runs are identical."""
-    for table in TABLES:
-        pd.testing.assert_frame_equal(
-            pd.read_parquet(first / f"{table}.parquet"),
-            pd.read_parquet(second / f"{table}.parquet"),
-            obj=table,
-        )
-    assert (first / "summary.csv").read_text() == (second / "summary.csv").read_text()
-
-
 def _free_port() -> int:
     """A local TCP port nothing listens on (bound once by the OS, then released)."""
     with socket.socket() as probe:
@@ -252,7 +241,7 @@ def test_a_killed_worker_has_its_chunks_rerun_and_the_tables_stay_identical(
     code, stderr = _finish(proc)
     assert code == 0, stderr
     assert "Traceback" not in stderr
-    _assert_same_tables(reference, out)
+    assert_same_tables(reference, out)
     kpis = pd.read_parquet(out / "kpis.parquet")
     assert sorted(kpis["replication"]) == list(range(120))
 
@@ -283,7 +272,7 @@ def test_workers_that_keep_dying_end_the_run_with_a_clear_resumable_error(
     assert "Traceback" not in stderr
     code, stderr = _finish(_capsim("run", "--resume", str(out), "--workers", "1"))
     assert code == 0, stderr
-    _assert_same_tables(reference, out)
+    assert_same_tables(reference, out)
 
 
 # --- Dask scheduler addresses --------------------------------------------------------------------
@@ -495,7 +484,7 @@ def test_a_scheduler_killed_mid_run_is_a_clear_resumable_error(
     assert "Traceback" not in stderr
     code, stderr = _finish(_capsim("run", "--resume", str(out), "--workers", "1"))
     assert code == 0, stderr
-    _assert_same_tables(reference, out)
+    assert_same_tables(reference, out)
 
 
 def test_a_dask_worker_with_another_capsim_is_refused_by_name(
