@@ -5,7 +5,8 @@ What the command line does, for notebooks and scripts::
     import capsim
     scenario = capsim.load("scenarios/apac_2026.yaml", policy__reserve_margin=0.2)
     run = capsim.run(scenario, replications=20, output="results/apac-20")
-    run.kpis                       # P10/P50/P90 of the headline KPIs
+    run.kpis                       # mean and percentiles of the headline KPIs
+    run.costs                      # cash cost and the notional unserved-demand penalty apart
     run.table("timeseries")        # any run table as a DataFrame
     run.chart("capacity_fan")      # a matplotlib Figure
     tables = capsim.simulate_one(scenario, replication=3)   # one replication, no files
@@ -24,6 +25,7 @@ import pandas as pd
 import yaml
 
 from capsim.errors import UsageError
+from capsim.runs.kpis import Percentiles
 from capsim.runs.rundir import RUN_TABLES as RUN_TABLES
 from capsim.runs.rundir import RunDir
 from capsim.scenario.schema import Scenario
@@ -121,7 +123,7 @@ def simulate_one(scenario: Scenario, replication: int = 0) -> dict[str, pd.DataF
     """The output tables of one replication, in memory (no files): same rows as in a batch.
 
     Keys are the run-directory table names: timeseries, regions, deals, queue, equipment,
-    headroom, kpis.
+    headroom, milestones, kpis.
     """
     from capsim.model.world import simulate
     from capsim.runs.tables import frames
@@ -181,7 +183,7 @@ class Run:
 
     @property
     def summary(self) -> dict[str, Any]:
-        """summary.json: KPIs with mean/P10/P50/P90, shortfall probability by year, waits."""
+        """summary.json: KPIs with mean and percentiles, per-year risks, P-dates, waits."""
         return self._run.summary
 
     @property
@@ -190,15 +192,44 @@ class Run:
         return self._run.scenario
 
     @property
+    def percentiles(self) -> Percentiles:
+        """The percentiles the run reports (its scenario's ``report.percentiles``)."""
+        return Percentiles(tuple(self.summary["report"]["percentiles"]))
+
+    @property
     def kpis(self) -> pd.DataFrame:
-        """The headline KPIs of summary.json, one row each: unit, mean, p10, p50, p90, n."""
+        """The headline KPIs of summary.json, one row each: label, unit, mean, percentiles, n.
+
+        The percentile columns are the run's (``p10``, ``p50``, ``p80``, ``p90`` by default);
+        labels come from the KPI catalogue ('total cost including the penalty').
+        """
+        from capsim.runs.kpis import lookup
+
         rows = {name: stats for name, stats in self.summary["kpis"].items()}
         table = pd.DataFrame.from_dict(rows, orient="index")
         table.index.name = "kpi"
-        return table.reindex(columns=["unit", "mean", "p10", "p50", "p90", "n"])
+        labels = []
+        for name in table.index:
+            try:
+                labels.append(lookup(str(name)).label)
+            except KeyError:
+                labels.append(str(name))
+        table["label"] = labels
+        return table.reindex(columns=["label", "unit", "mean", *self.percentiles.keys, "n"])
+
+    @property
+    def costs(self) -> pd.DataFrame:
+        """Cash cost and the notional unserved-demand penalty apart, in USD millions.
+
+        One row per cost KPI (capex, energy, bridge premium, cash cost, penalty, total cost
+        including the penalty...), with mean and the run's percentiles.
+        """
+        from capsim.report.memo import cost_table
+
+        return cost_table(self.summary)
 
     def table(self, name: str, columns: list[str] | None = None) -> pd.DataFrame:
-        """One run table (timeseries, regions, deals, queue, equipment, headroom, kpis)."""
+        """One run table by name (``RUN_TABLES``: timeseries, deals, milestones, kpis...)."""
         return self._run.table(name, columns)
 
     def chart(self, name: str) -> Figure:
@@ -208,10 +239,14 @@ class Run:
         return suite.draw(name, self._run)
 
     def check(self) -> pd.DataFrame:
-        """The scenario's calibration targets against this run, one row per target."""
-        from capsim.analysis.calibration import check_run, describe_range
+        """The scenario's calibration targets against this run, one row per target.
+
+        The percentile columns are the run's, plus any statistic a target compares.
+        """
+        from capsim.analysis.calibration import check_run, describe_range, result_keys
 
         results = check_run(self._run)
+        keys = result_keys(results) or list(self.percentiles.keys)
         rows = [
             {
                 "target": r.target.name,
@@ -219,24 +254,11 @@ class Run:
                 "unit": r.target.unit,
                 "published": describe_range(r.target),
                 "statistic": r.target.statistic,
-                "p10": r.p10,
-                "p50": r.p50,
-                "p90": r.p90,
+                **{key: r.quantiles.get(key) for key in keys},
                 "passed": r.passed,
                 "source": r.target.source,
             }
             for r in results
         ]
-        columns = [
-            "target",
-            "metric",
-            "unit",
-            "published",
-            "statistic",
-            "p10",
-            "p50",
-            "p90",
-            "passed",
-            "source",
-        ]
+        columns = ["target", "metric", "unit", "published", "statistic", *keys, "passed", "source"]
         return pd.DataFrame(rows, columns=columns)

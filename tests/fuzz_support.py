@@ -80,6 +80,39 @@ def region(draw: Draw, colocation: bool) -> dict[str, Any]:
     }
     if mode == "cluster":
         queue["cluster_window_months"] = draw(floats(1, 24))
+    if draw(st.booleans()):
+        queue["deposit_usd_per_mw"] = draw(floats(0, 1e5))
+        queue["refund_share"] = draw(floats(0, 1))
+        queue["milestones"] = [
+            {
+                "name": f"m{i}",
+                "after_months": draw(floats(0.5, 24)),
+                "usd_per_mw": draw(floats(0, 1e5)),
+                "drop_share": draw(floats(0, 1)),
+            }
+            for i in range(draw(st.integers(0, 2)))
+        ]
+    competitors: Any = {
+        "arrivals_per_year": draw(floats(0, 30)),
+        "initial_requests": draw(st.integers(0, 10)),
+        "mw": draw(dists(0, 400)),
+        "withdrawal_per_year": draw(floats(0, 3)),
+    }
+    if draw(st.booleans()):
+        competitors = [
+            {**competitors, "name": "firm"},
+            {
+                "name": "speculative",
+                "arrivals_per_year": draw(floats(0, 30)),
+                "initial_requests": draw(st.integers(0, 10)),
+                "mw": draw(dists(0, 400)),
+                "withdrawal": {
+                    "model": "weibull",
+                    "shape": draw(floats(0.3, 4)),
+                    "scale_months": draw(floats(1, 60)),
+                },
+            },
+        ]
     data: dict[str, Any] = {
         "name": draw(st.text(max_size=30)),
         "existing_mw": draw(floats(0, 300)),
@@ -91,14 +124,16 @@ def region(draw: Draw, colocation: bool) -> dict[str, Any]:
                 for i in range(draw(st.integers(0, 2)))
             ],
             "queue": queue,
-            "competitors": {
-                "arrivals_per_year": draw(floats(0, 30)),
-                "initial_requests": draw(st.integers(0, 10)),
-                "mw": draw(dists(0, 400)),
-                "withdrawal_per_year": draw(floats(0, 3)),
-            },
+            "competitors": competitors,
         },
     }
+    if draw(st.booleans()):
+        data["grid"]["flexible"] = {
+            "max_mw": draw(floats(0, 500)),
+            "curtailment_share": draw(floats(0, 1)),
+        }
+    if draw(st.booleans()):
+        data["bridge_max_mw"] = draw(floats(0, 200))
     if draw(st.booleans()):
         data["crews"] = draw(st.integers(1, 4))
     if colocation:
@@ -123,10 +158,13 @@ def deal_kind(draw: Draw, name: str) -> dict[str, Any]:
         for i in range(draw(st.integers(1, 3)))
     ]
     colocation = name == "colocation"
+    needs_grid = False if colocation else draw(st.booleans())
+    filing = [s["name"] for s in stages] + ["signed"] if needs_grid else ["signed"]
     return {
         "size_mw": draw(dists(size_high / 2, size_high)),
         "stages": stages,
-        "needs_grid": False if colocation else draw(st.booleans()),
+        "needs_grid": needs_grid,
+        "grid_request_at": draw(st.sampled_from(filing)),
         "needs_build": False if colocation else name != "onsite_generation" or draw(st.booleans()),
         "uses_colocation": colocation,
         "fit_out_months": draw(months(0, 6)),
@@ -228,6 +266,19 @@ def valid_scenarios(draw: Draw) -> dict[str, Any]:
             "kind_weights": {k: draw(floats(0.1, 5)) for k in kinds},
             "max_live_deals": draw(st.integers(1, 8)),
             "equipment_order_at": draw(st.sampled_from(order_points)),
+            "allocation": draw(st.sampled_from(["weights", "fastest", "cheapest"])),
+            "queue_buffer_mw": {rid: draw(floats(0, 400)) for rid in ids if draw(st.booleans())},
+            "queue_buffer_request_mw": draw(floats(20, 300)),
+            "accept_flexible": any("flexible" in r["grid"] for r in regions.values())
+            and draw(st.booleans()),
+            "equipment_reservations": {
+                pool: {
+                    "units_per_year": draw(floats(1, 30)),
+                    "deposit_usd_per_unit": draw(floats(0, 1e6)),
+                }
+                for pool in equipment
+                if draw(st.booleans())
+            },
         },
         "equipment": equipment,
         "build": {
@@ -243,5 +294,10 @@ def valid_scenarios(draw: Draw) -> dict[str, Any]:
             "max_mw_per_site": draw(floats(1, 200)),
             "lead_time_months": draw(months(0, 12)),
             "premium_usd_per_mwh": draw(floats(0, 200)),
+            "trigger_slip_months": draw(floats(0, 24)),
         }
+        if equipment and draw(st.booleans()):
+            data["bridge"]["equipment_pool"] = draw(st.sampled_from(sorted(equipment)))
+            data["bridge"]["units_per_100mw"] = draw(floats(0.5, 20))
+    data["demand"]["committed_share"] = draw(floats(0, 1))
     return data

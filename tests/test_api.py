@@ -68,8 +68,10 @@ def test_run_writes_a_run_directory_that_open_run_reads_back(small_run: Run) -> 
     assert run.summary == summary
     kpis = run.kpis
     assert list(kpis.index) == list(summary["kpis"])
+    keys = [f"p{p}" for p in summary["report"]["percentiles"]]
+    assert list(kpis.columns) == ["label", "unit", "mean", *keys, "n"]
     for name, stats in summary["kpis"].items():
-        for column in ("mean", "p10", "p50", "p90", "n"):
+        for column in ("mean", *keys, "n"):
             expected = stats[column]
             found = kpis.loc[name, column]
             assert (expected is None and pd.isna(found)) or found == expected, (name, column)
@@ -91,6 +93,7 @@ def test_simulate_one_gives_the_rows_of_that_replication_in_a_batch(small_run: R
         "queue",
         "equipment",
         "headroom",
+        "milestones",
         "kpis",
     }
     for name, table in tables.items():
@@ -114,3 +117,34 @@ def test_unknown_names_are_clear_errors(small_run: Run, tmp_path: Path) -> None:
         small_run.table("deal")
     with pytest.raises(UsageError, match="not a finished run directory"):
         capsim.open_run(tmp_path)
+
+
+def test_costs_keep_cash_and_the_notional_penalty_apart(small_run: Run) -> None:
+    kpis, costs = small_run.kpis, small_run.costs.set_index("cost")
+    assert kpis.loc["total_cost_usd", "label"] == "total cost including the penalty"
+    cash, penalty = costs.loc["cash cost"], costs.loc["unserved-demand penalty"]
+    total = costs.loc["total cost including the penalty"]
+    assert (cash["money"], penalty["money"]) == ("cash", "notional penalty")
+    assert cash["mean (USD m)"] == pytest.approx(kpis.loc["cash_cost_usd", "mean"] / 1e6)
+    assert penalty["mean (USD m)"] == pytest.approx(kpis.loc["unserved_penalty_usd", "mean"] / 1e6)
+    assert total["mean (USD m)"] == pytest.approx(cash["mean (USD m)"] + penalty["mean (USD m)"])
+
+
+def test_a_run_reporting_other_percentiles_shows_exactly_those(tmp_path: Path) -> None:
+    from capsim.runs.runner import RunOptions, run_scenario
+
+    scenario = capsim.load(MINIMAL, replications=3, report__percentiles=[25, 50, 75])
+    run_scenario(scenario, RunOptions(output=tmp_path / "run", workers=1, charts=False))
+    run = capsim.open_run(tmp_path / "run")
+    assert run.percentiles.keys == ("p25", "p50", "p75")
+    assert list(run.kpis.columns) == ["label", "unit", "mean", "p25", "p50", "p75", "n"]
+    assert list(run.costs.columns) == [
+        "cost",
+        "money",
+        "mean (USD m)",
+        "P25 (USD m)",
+        "P50 (USD m)",
+        "P75 (USD m)",
+    ]
+    shortfall = run.table("kpis")["shortfall_mw_months"]
+    assert run.kpis.loc["shortfall_mw_months", "p75"] == pytest.approx(shortfall.quantile(0.75))

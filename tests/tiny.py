@@ -97,3 +97,19 @@ def queue_only(**changes: Any) -> Scenario:
     }
     base.update(changes)
     return tiny(**base)
+
+
+#: Changes that make the tiny scenario a growing market worked by several random deals: demand
+#: +30% a year, deals of 40-120 MW with random stage lengths, quarterly reviews, three deals live.
+GROWING: dict[str, Any] = {
+    "demand.growth.annual_growth": 0.3,
+    "deal_kinds.greenfield.size_mw": {"dist": "uniform", "min": 40, "max": 120},
+    "deal_kinds.greenfield.stages": [
+        {"name": "sourcing", "months": {"dist": "uniform", "min": 1, "max": 4}, "success": 0.9},
+        {"name": "negotiation", "months": {"dist": "uniform", "min": 2, "max": 5}, "success": 0.9},
+    ],
+    "policy.review_months": 3,
+    "policy.lookahead_months": 12,
+    "policy.max_live_deals": 3,
+    "deal_team.size": 3,
+}

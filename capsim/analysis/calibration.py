@@ -1,8 +1,9 @@
 """Calibration targets against a run: each target's model figure per replication, then pass/fail.
 
 A target (``Scenario.targets``) names a published figure; here its model counterpart is computed
-from the run tables for every replication, summarised as P10/P50/P90 across replications, and
-the target's statistic compared with the published value or range. Queue metrics read
+from the run tables for every replication, summarised at the run's percentiles (plus the target's
+own statistic) across replications, and the target's statistic compared with the published
+value or range. Queue metrics read
 ``queue.parquet``; headroom reads the start level from the scenario plus ``headroom.parquet``;
 energised MW reads ``regions.parquet``.
 """
@@ -15,7 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from capsim.runs.kpis import REQUEST_TO_CONNECTION, REQUEST_TO_STUDY_END, STUDY_DURATION
+from capsim.runs.kpis import (
+    DEFAULT,
+    REQUEST_TO_CONNECTION,
+    REQUEST_TO_STUDY_END,
+    STUDY_DURATION,
+    Percentiles,
+)
 from capsim.runs.rundir import RunDir
 from capsim.scenario.schema import QUEUE_METRICS, Scenario, Target, month_index
 
@@ -57,18 +64,20 @@ class CalibrationTables:
 
 @dataclass(frozen=True)
 class TargetResult:
-    """One target against the model: its quantiles across replications and the verdict."""
+    """One target against the model: its percentiles across replications and the verdict.
+
+    ``quantiles`` maps summary keys (``p10``, ``p50``...) to values: the run's percentiles
+    and the target's own statistic, in increasing order.
+    """
 
     target: Target
-    p10: float
-    p50: float
-    p90: float
+    quantiles: dict[str, float]
     replications: int
 
     @property
     def model_value(self) -> float:
-        """The statistic the target compares (P10, P50 or P90)."""
-        return float(getattr(self, self.target.statistic))
+        """The statistic the target compares (its ``statistic``, e.g. P50)."""
+        return self.quantiles[self.target.statistic]
 
     @property
     def passed(self) -> bool:
@@ -136,27 +145,51 @@ def _queue_metric(target: Target, scenario: Scenario, queue: pd.DataFrame) -> pd
     return share.where(asked > 0).astype(float)
 
 
-def evaluate(target: Target, values: pd.Series) -> TargetResult:
-    """Quantiles of a target's per-replication figures (NaNs left out) and the verdict."""
+def target_percentiles(target: Target, percentiles: Percentiles) -> Percentiles:
+    """``percentiles`` with the target's own statistic added (a P90 target in a P25-P75 run)."""
+    wanted = int(target.statistic.removeprefix("p"))
+    return Percentiles(tuple(sorted({*percentiles.values, wanted})))
+
+
+def evaluate(target: Target, values: pd.Series, percentiles: Percentiles = DEFAULT) -> TargetResult:
+    """Percentiles of a target's per-replication figures (NaNs left out) and the verdict.
+
+    The figures are given at ``percentiles`` and at the target's statistic.
+    """
+    chosen = target_percentiles(target, percentiles)
     clean = values.dropna().to_numpy(dtype=float)
     if clean.size == 0:
-        return TargetResult(target, math.nan, math.nan, math.nan, 0)
-    p10, p50, p90 = (float(q) for q in np.quantile(clean, [0.1, 0.5, 0.9]))
-    return TargetResult(target, p10, p50, p90, int(clean.size))
+        return TargetResult(target, dict.fromkeys(chosen.keys, math.nan), 0)
+    found = np.quantile(clean, list(chosen.quantiles.values()))
+    return TargetResult(
+        target, {k: float(q) for k, q in zip(chosen.keys, found, strict=True)}, int(clean.size)
+    )
 
 
-def evaluate_targets(scenario: Scenario, tables: CalibrationTables) -> list[TargetResult]:
-    """Every target of the scenario against the tables of one run."""
+def evaluate_targets(
+    scenario: Scenario, tables: CalibrationTables, percentiles: Percentiles | None = None
+) -> list[TargetResult]:
+    """Every target of the scenario against the tables of one run.
+
+    ``percentiles`` default to the scenario's ``report.percentiles``.
+    """
+    chosen = percentiles or Percentiles.of(scenario)
     return [
-        evaluate(target, metric_by_replication(target, scenario, tables))
+        evaluate(target, metric_by_replication(target, scenario, tables), chosen)
         for target in scenario.targets
     ]
 
 
-def check_run(run: RunDir, scenario: Scenario | None = None) -> list[TargetResult]:
-    """Every target of ``scenario`` (default: the run's own) against the run it produced."""
+def check_run(
+    run: RunDir, scenario: Scenario | None = None, percentiles: Percentiles | None = None
+) -> list[TargetResult]:
+    """Every target of ``scenario`` (default: the run's own) against the run it produced.
+
+    ``percentiles`` default to those the run's summary reports.
+    """
     chosen = scenario if scenario is not None else run.scenario
-    return evaluate_targets(chosen, CalibrationTables.from_run(run))
+    reported = percentiles or Percentiles(tuple(run.summary["report"]["percentiles"]))
+    return evaluate_targets(chosen, CalibrationTables.from_run(run), reported)
 
 
 def describe_range(target: Target) -> str:
@@ -189,11 +222,20 @@ def describe_scope(target: Target) -> str:
     return ", ".join(parts)
 
 
+def result_keys(results: list[TargetResult]) -> list[str]:
+    """Every percentile key any result carries (``p10``, ``p50``...), in increasing order."""
+    numbers = {int(key[1:]) for r in results for key in r.quantiles}
+    return [f"p{n}" for n in sorted(numbers)]
+
+
 def format_results(results: list[TargetResult], scenario_name: str, replications: int) -> str:
-    """The table ``capsim check`` prints: target, scope, published, model P10/P50/P90, verdict."""
-    header = (
-        f"{'target':<30} {'published':>18} {'stat':>5} {'P10':>9} {'P50':>9} {'P90':>9}  result"
-    )
+    """The table ``capsim check`` prints: target, published, statistic, model percentiles, verdict.
+
+    The percentile columns are the run's, plus any statistic a target compares.
+    """
+    keys = result_keys(results)
+    headings = "".join(f" {key.upper():>9}" for key in keys)
+    header = f"{'target':<30} {'published':>18} {'stat':>5}{headings}  result"
     lines = [
         f"{scenario_name}: {len(results)} targets, {replications} replications",
         header,
@@ -201,7 +243,7 @@ def format_results(results: list[TargetResult], scenario_name: str, replications
     ]
     for r in results:
         t = r.target
-        cells = "".join(f" {_figure(v, t.unit):>9}" for v in (r.p10, r.p50, r.p90))
+        cells = "".join(f" {_figure(r.quantiles.get(k, math.nan), t.unit):>9}" for k in keys)
         verdict = "pass" if r.passed else ("FAIL (no data)" if r.replications == 0 else "FAIL")
         lines.append(
             f"{t.name:<30} {describe_range(t):>18} {t.statistic.upper():>5}{cells}  {verdict}"

@@ -10,15 +10,44 @@ are compared unpaired (difference of means), and the table says which.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from capsim.runs.kpis import Percentiles
 from capsim.runs.rundir import RunDir
 
 PAIRED = "paired: per-replication differences (common random numbers)"
 UNPAIRED = "unpaired: difference of means (runs do not share seed and replications)"
-DIFF_COLUMNS = ["difference mean", "difference P10", "difference P50", "difference P90"]
+
+
+def run_percentiles(run: RunDir) -> Percentiles:
+    """The percentiles a run's summary reports."""
+    return Percentiles(tuple(run.summary["report"]["percentiles"]))
+
+
+def comparison_percentiles(runs: Sequence[RunDir]) -> Percentiles:
+    """Every percentile any of the runs reports, so no run's figures are left out."""
+    return Percentiles(tuple(sorted({p for run in runs for p in run_percentiles(run).values})))
+
+
+def diff_columns(percentiles: Percentiles) -> list[str]:
+    """Headings of the differences: mean, then each percentile ('difference P90')."""
+    return ["difference mean", *(f"difference {h}" for h in percentiles.labels.values())]
+
+
+def summary_kpis(run: RunDir, percentiles: Percentiles) -> dict[str, Any]:
+    """A run's KPI statistics at ``percentiles``: its summary's, or recomputed in memory.
+
+    A run that reports other percentiles gets its summary computed again from its parts (the
+    run directory is not changed), so every run of a comparison has the same columns.
+    """
+    if run_percentiles(run) == percentiles:
+        return dict(run.summary["kpis"])
+    from capsim.runs.aggregate import summary_from_parts
+
+    return dict(summary_from_parts(run.path, run.scenario, percentiles)["kpis"])
 
 
 def run_names(runs: Sequence[RunDir]) -> list[str]:
@@ -51,9 +80,17 @@ def paired_differences(first: RunDir, other: RunDir, kpi: str) -> np.ndarray:
     return finite
 
 
-def kpi_comparison(runs: Sequence[RunDir], names: Sequence[str]) -> pd.DataFrame:
-    """One row per KPI and run: its mean and quantiles, and its difference against the first run."""
-    summaries = [run.summary["kpis"] for run in runs]
+def kpi_comparison(
+    runs: Sequence[RunDir], names: Sequence[str], percentiles: Percentiles | None = None
+) -> pd.DataFrame:
+    """One row per KPI and run: its mean and percentiles, and its difference against the first.
+
+    ``percentiles`` default to every percentile any of the runs reports.
+    """
+    chosen = percentiles or comparison_percentiles(runs)
+    labels = chosen.labels
+    differences = diff_columns(chosen)
+    summaries = [summary_kpis(run, chosen) for run in runs]
     kpi_columns = set(runs[0].table("kpis").columns)
     paired_runs = [k > 0 and is_paired(runs[0], run) for k, run in enumerate(runs)]
     rows = []
@@ -65,10 +102,8 @@ def kpi_comparison(runs: Sequence[RunDir], names: Sequence[str]) -> pd.DataFrame
                 "unit": first_stats.get("unit", ""),
                 "run": name,
                 "mean": own.get("mean"),
-                "P10": own.get("p10"),
-                "P50": own.get("p50"),
-                "P90": own.get("p90"),
-                **dict.fromkeys(DIFF_COLUMNS),
+                **{heading: own.get(key) for key, heading in labels.items()},
+                **dict.fromkeys(differences),
                 "comparison": "baseline",
             }
             if k > 0:
@@ -76,13 +111,8 @@ def kpi_comparison(runs: Sequence[RunDir], names: Sequence[str]) -> pd.DataFrame
                 if paired:
                     diff = paired_differences(runs[0], run, kpi)
                     if diff.size:
-                        row.update(
-                            zip(
-                                DIFF_COLUMNS,
-                                [float(diff.mean()), *np.quantile(diff, [0.1, 0.5, 0.9])],
-                                strict=True,
-                            )
-                        )
+                        quantiles = np.quantile(diff, list(chosen.quantiles.values()))
+                        row.update(zip(differences, [float(diff.mean()), *quantiles], strict=True))
                     row["comparison"] = PAIRED
                 else:
                     means = [own.get("mean"), first_stats.get("mean")]
@@ -91,7 +121,7 @@ def kpi_comparison(runs: Sequence[RunDir], names: Sequence[str]) -> pd.DataFrame
                     row["comparison"] = UNPAIRED
             rows.append(row)
     table = pd.DataFrame(rows)
-    for column in ["mean", "P10", "P50", "P90", *DIFF_COLUMNS]:
+    for column in ["mean", *labels.values(), *differences]:
         table[column] = pd.to_numeric(table[column], errors="coerce").astype(float)
     return table
 

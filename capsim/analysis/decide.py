@@ -7,7 +7,7 @@ the directory atomically. Nothing here prints; progress goes to an optional call
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,21 +38,35 @@ from capsim.analysis.sweep import (
     strategy_slug,
 )
 from capsim.errors import UsageError
+from capsim.runs.kpis import Percentiles
 from capsim.scenario.loader import scenario_to_data
 from capsim.scenario.schema import Scenario
 
 DEFAULT_SAMPLES = {"morris": 10, "sobol": 16}
-#: Columns every sweep table carries: cost and shortfall risk per strategy.
-SWEEP_MEASURES = (
-    Measure("total_cost_usd", "p50"),
-    Measure("total_cost_usd", "mean"),
-    Measure("cost_npv_usd", "p50"),
-    Measure("capex_usd", "p50"),
-    Measure("shortfall_mw_months", "p50"),
-    Measure("shortfall_mw_months", "p90"),
-    Measure("shortfall_mw_months", "mean"),
-    Measure("shortfall_final_year", "mean"),
-)
+#: The frontier's cost axis unless asked otherwise: median cash cost (no notional penalty).
+DEFAULT_COST = Measure("cash_cost_usd", "p50")
+#: The frontier's risk axis unless asked otherwise: P90 shortfall MW-months.
+DEFAULT_RISK = Measure("shortfall_mw_months", "p90")
+
+
+def sweep_measures(percentiles: Percentiles) -> tuple[Measure, ...]:
+    """Columns every sweep table carries: cash cost, penalty and total, and shortfall risk.
+
+    Shortfall is given at the median and at every higher percentile the base scenario reports.
+    """
+    upper = [key for key in percentiles.keys if int(key[1:]) >= 50]
+    return (
+        Measure("cash_cost_usd", "p50"),
+        Measure("cash_cost_usd", "mean"),
+        Measure("cash_cost_npv_usd", "p50"),
+        Measure("capex_usd", "p50"),
+        Measure("unserved_penalty_usd", "p50"),
+        Measure("total_cost_usd", "p50"),
+        Measure("cost_npv_usd", "p50"),
+        *(Measure("shortfall_mw_months", key) for key in upper),
+        Measure("shortfall_mw_months", "mean"),
+        Measure("shortfall_final_year", "mean"),
+    )
 
 
 @dataclass(frozen=True)
@@ -72,8 +86,8 @@ class SweepRequest:
     """The grid and the cost and risk measures that define the frontier."""
 
     grid: tuple[str, ...]
-    cost: Measure = field(default_factory=lambda: Measure("total_cost_usd", "p50"))
-    risk: Measure = field(default_factory=lambda: Measure("shortfall_mw_months", "p90"))
+    cost: Measure = DEFAULT_COST
+    risk: Measure = DEFAULT_RISK
 
 
 @dataclass(frozen=True)
@@ -118,9 +132,10 @@ def run_sensitivity(
             "--sampling lhs applies to --method sobol (Morris needs its own "
             "trajectories; one-at-a-time samples nothing)"
         )
-    stats = request.stats or (("p50", "p90") if request.method == "oat" else ("mean",))
-    measures = [check_measure(request.kpi, stat) for stat in dict.fromkeys(stats)]
     base = setup.load()
+    high = Percentiles.of(base).high
+    stats = request.stats or (("p50", high) if request.method == "oat" else ("mean",))
+    measures = [check_measure(request.kpi, stat) for stat in dict.fromkeys(stats)]
     parameters = resolve_parameters(setup, request.params)
     if not parameters:
         raise UsageError("give at least one --param dotted.path=LOW:HIGH")
@@ -193,7 +208,9 @@ def run_sweep(
     overrides = [[f"{path}={value}" for path, value in s.items()] for s in settings]
     scenarios = load_points(setup, overrides)
     names = [strategy_slug(i, axes, s) for i, s in enumerate(settings)]
-    measures = list(dict.fromkeys([*SWEEP_MEASURES, request.cost, request.risk]))
+    measures = list(
+        dict.fromkeys([*sweep_measures(Percentiles.of(base)), request.cost, request.risk])
+    )
     writer = ExperimentWriter(output or default_destination(base, "sweep"), force)
     try:
         run_dirs = run_points(

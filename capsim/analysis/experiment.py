@@ -27,6 +27,7 @@ import pandas as pd
 from capsim.analysis.sensitivity import Parameter, parse_parameter
 from capsim.errors import OutputError, Problem, ScenarioError, UsageError
 from capsim.runs import executors
+from capsim.runs.kpis import DEFAULT, Percentiles
 from capsim.runs.settings import DEFAULT_CHUNK_SIZE, SCHEDULER_ENV
 from capsim.runs.store import (
     RunWriter,
@@ -53,7 +54,8 @@ from capsim.version import __version__
 
 #: Called after each point finishes: (points done, points planned, seconds elapsed).
 PointProgress = Callable[[int, int, float], None]
-STATISTICS = ("mean", "p10", "p50", "p90")
+#: The statistic over replications that is not a percentile; any ``p<N>`` (1-99) is one too.
+MEAN = "mean"
 #: Per-replication 1/0: any shortfall in the last calendar year of the horizon.
 FINAL_YEAR_KPI = "shortfall_final_year"
 KPI_NAMES = (*KPI_UNITS, FINAL_YEAR_KPI)
@@ -98,17 +100,32 @@ class Measure:
         return KPI_UNITS.get(self.kpi, "probability")
 
 
+def percentile_of(stat: str) -> int | None:
+    """The percentile a statistic names (``p80`` -> 80), None for the mean or anything else."""
+    digits = stat.removeprefix("p")
+    if digits == stat or not digits.isdigit() or digits != str(int(digits)):
+        return None
+    number = int(digits)
+    return number if 1 <= number <= 99 else None
+
+
 def check_measure(kpi: str, stat: str) -> Measure:
-    """A measure, or a UsageError naming the valid KPIs and statistics."""
+    """A measure, or a UsageError naming the valid KPIs and statistics.
+
+    The statistic is the mean or any percentile ``p1``-``p99``, so every percentile a run
+    reports (``report.percentiles``, e.g. ``p80``) can stand for a point.
+    """
     if kpi not in KPI_NAMES:
         raise UsageError(f"unknown KPI {kpi!r} (expected one of: {', '.join(KPI_NAMES)})")
-    if stat not in STATISTICS:
-        raise UsageError(f"unknown statistic {stat!r} (expected one of: {', '.join(STATISTICS)})")
+    if stat != MEAN and percentile_of(stat) is None:
+        raise UsageError(
+            f"unknown statistic {stat!r} (expected mean or a percentile p1-p99, e.g. p50, p80, p90)"
+        )
     return Measure(kpi, stat)
 
 
 def parse_measure(text: str, default_stat: str) -> Measure:
-    """``kpi`` or ``kpi:stat`` (e.g. ``total_cost_usd:p50``)."""
+    """``kpi`` or ``kpi:stat`` (e.g. ``cash_cost_usd:p50``)."""
     kpi, _, stat = text.partition(":")
     return check_measure(kpi.strip(), stat.strip() or default_stat)
 
@@ -194,8 +211,10 @@ def kpi_table(run_dir: Path) -> pd.DataFrame:
 
 
 def statistic(kpis: pd.DataFrame, measure: Measure) -> float:
-    """One statistic of one KPI over replications (NaNs left out)."""
-    return float(quantile_row(kpis[measure.kpi])[measure.stat])
+    """One statistic of one KPI over replications (NaNs left out): the mean or a percentile."""
+    number = percentile_of(measure.stat)
+    percentiles = Percentiles(tuple(sorted({50, number}))) if number is not None else DEFAULT
+    return float(quantile_row(kpis[measure.kpi], percentiles=percentiles)[measure.stat])
 
 
 def _run_point(task: tuple[Scenario, Path, int]) -> Path:

@@ -60,7 +60,10 @@ def check(
     workers: int | None,
     scheduler: str | None,
 ) -> None:
-    """Run SCENARIO and compare each calibration target with the model (P10/P50/P90)."""
+    """Run SCENARIO and compare each calibration target with the model.
+
+    The model is shown at the scenario's report.percentiles and at each target's statistic.
+    """
     from capsim.analysis.calibration import check_run, format_results
     from capsim.errors import EXIT_FAILURE, UsageError
     from capsim.runs.rundir import RunDir

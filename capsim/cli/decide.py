@@ -15,7 +15,6 @@ from typing import Any
 import click
 
 from capsim.cli.support import overrides, reports_errors
-from capsim.runs.kpis import QUANTILES
 from capsim.runs.settings import DEFAULT_CHUNK_SIZE
 
 LOG_EVERY_SECONDS = 10.0
@@ -154,8 +153,9 @@ def _fmt(value: Any) -> str:
     "--stat",
     "stats",
     multiple=True,
-    type=click.Choice(["mean", *QUANTILES]),
-    help="Statistic over replications (default: p50 and p90 for oat, mean otherwise).",
+    metavar="STAT",
+    help="Statistic over replications: mean or a percentile such as p50, p80, p90 "
+    "(default: p50 and the scenario's highest reported percentile for oat, mean otherwise).",
 )
 @_common
 @reports_errors
@@ -210,10 +210,10 @@ def sensitivity(
 @click.option(
     "--cost",
     "cost",
-    default="total_cost_usd:p50",
+    default="cash_cost_usd:p50",
     show_default=True,
     metavar="KPI[:STAT]",
-    help="Cost axis of the frontier.",
+    help="Cost axis of the frontier (total_cost_usd adds the notional unserved-demand penalty).",
 )
 @click.option(
     "--risk",
@@ -221,7 +221,7 @@ def sensitivity(
     default="shortfall_mw_months:p90",
     show_default=True,
     metavar="KPI[:STAT]",
-    help="Risk axis of the frontier.",
+    help="Risk axis of the frontier (any percentile, e.g. shortfall_mw_months:p80).",
 )
 @_common
 @reports_errors
@@ -239,7 +239,7 @@ def sweep(
     output: Path | None,
     force: bool,
 ) -> None:
-    """Compare strategies: every combination of the grid, cost against shortfall risk."""
+    """Compare strategies: every combination of the grid, cash cost against shortfall risk."""
     from capsim.analysis.decide import SweepRequest, run_sweep
     from capsim.analysis.experiment import parse_measure
 

@@ -14,18 +14,27 @@ from typing import Any
 
 import click
 
-from capsim.cli.support import overrides, progress_reporter, reports_errors
+from capsim.cli.support import (
+    overrides,
+    parse_percentiles,
+    percentiles_option,
+    progress_reporter,
+    reports_errors,
+)
 from capsim.runs.settings import DEFAULT_CHUNK_SIZE
 from capsim.version import __version__
 
 #: The KPIs printed after a run, in order; labels, units and formats come from ``runs.kpis``.
 HEADLINE = (
+    "served_share",
     "shortfall_mw_months",
+    "shortfall_beyond_tolerance_mw_months",
     "peak_shortfall_mw",
     "covered_for_good_month",
     "energized_mw_at_horizon",
     "deal_completion_rate",
-    "capex_usd",
+    "cash_cost_usd",
+    "unserved_penalty_usd",
     "cost_per_delivered_mw_usd",
     "bridge_mw_months",
 )
@@ -173,6 +182,7 @@ def show(file: Path, sets: tuple[str, ...]) -> None:
     is_flag=True,
     help="Also write report.html, memo.pptx and tables.xlsx into the run directory.",
 )
+@percentiles_option
 @reports_errors
 def run(
     scenario_file: Path | None,
@@ -187,6 +197,7 @@ def run(
     until_converged: float | None,
     resume_dir: Path | None,
     with_report: bool,
+    percentiles: str | None,
 ) -> None:
     """Simulate a scenario and write a run directory (tables, summary, charts)."""
     from capsim.errors import UsageError
@@ -215,6 +226,9 @@ def run(
             from capsim.scenario.loader import load_scenario
 
             changes = overrides(sets, replications=replications, seed=seed)
+            if percentiles is not None:
+                chosen = parse_percentiles(percentiles)
+                changes.append(f"report.percentiles=[{', '.join(map(str, chosen.values))}]")
             outcome = run_scenario(load_scenario(scenario_file, changes), options, progress)
     click.echo(format_headline(outcome.summary, outcome.manifest))
     if with_report:
@@ -235,6 +249,7 @@ FIXED_AT_START = (
     ("force", "--force"),
     ("chunk_size", "--chunk-size"),
     ("until_converged", "--until-converged"),
+    ("percentiles", "--percentiles"),
 )
 
 
@@ -258,24 +273,52 @@ def refuse_with_resume(context: click.Context) -> None:
 
 
 def format_headline(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
-    """The short KPI table printed after a run: catalogue labels and units, one row per KPI."""
-    from capsim.runs.kpis import PERCENTILE_LABELS, SHORTFALL_IN_YEAR, lookup
+    """The short KPI table printed after a run: catalogue labels and units, one row per KPI.
 
-    header = "".join(f"{label:>12}" for label in PERCENTILE_LABELS.values())
+    Then the per-year risks, the portfolio's P-dates and the causes that held most MW back.
+    """
+    from capsim.runs.criticality import top_causes
+    from capsim.runs.kpis import BEYOND_TOLERANCE_IN_YEAR, SHORTFALL_IN_YEAR, Percentiles, lookup
+
+    percentiles = Percentiles(tuple(summary["report"]["percentiles"]))
+    header = "".join(f"{label:>12}" for label in percentiles.labels.values())
     lines = [
         f"{manifest['scenario']}: {manifest['replications']} replications, "
         f"{manifest['events']:,} events in {manifest['wall_seconds']:.2f} s",
-        f"{'KPI':<32}{header}",
+        f"{'KPI':<40}{header}",
     ]
     for key in HEADLINE:
         kpi = lookup(key)
         stats = summary["kpis"][key]
-        cells = "".join(f"{kpi.format(stats[q]):>12}" for q in PERCENTILE_LABELS)
-        lines.append(f"{kpi.title:<32}{cells}")
-    by_year = summary["shortfall_probability_by_year"]
-    if by_year:
-        shown = ", ".join(f"{year}: {SHORTFALL_IN_YEAR.format(p)}" for year, p in by_year.items())
-        lines.append(f"{SHORTFALL_IN_YEAR.label} by year: {shown}")
+        cells = "".join(f"{kpi.format(stats[q]):>12}" for q in percentiles.keys)
+        lines.append(f"{kpi.title:<40}{cells}")
+    tolerance = summary["report"]["shortfall_tolerance"]
+    for base, key, label in (
+        (SHORTFALL_IN_YEAR, "shortfall_probability_by_year", SHORTFALL_IN_YEAR.label),
+        (
+            BEYOND_TOLERANCE_IN_YEAR,
+            "beyond_tolerance_probability_by_year",
+            f"P(shortfall beyond {tolerance:.0%} of demand)",
+        ),
+    ):
+        by_year = summary[key]
+        if by_year:
+            shown = ", ".join(f"{year}: {base.format(p)}" for year, p in by_year.items())
+            lines.append(f"{label} by year: {shown}")
+    dates = [
+        entry
+        for entry in summary["p_dates"]
+        if entry["scope"] == "portfolio" and entry["measure"] == "energized_mw"
+    ]
+    for entry in dates:
+        cells = ", ".join(
+            f"{percentiles.labels[k]} {entry[k] or 'past horizon'}" for k in percentiles.keys
+        )
+        lines.append(f"energised {entry['mw']:,.0f} MW by: {cells}")
+    held = top_causes(summary["criticality"], "portfolio")
+    if held:
+        shown = ", ".join(f"{cause.replace('_', ' ')} {share:.0%}" for cause, share in held)
+        lines.append(f"delay to first power, MW-weighted: {shown}")
     return "\n".join(lines)
 
 

@@ -10,17 +10,23 @@ from pathlib import Path
 
 import click
 
-from capsim.cli.support import reports_errors
+from capsim.cli.support import parse_percentiles, percentiles_option, reports_errors
 
 
 @click.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
+@percentiles_option
 @reports_errors
-def report(run_dir: Path) -> None:
-    """Write report.html, memo.pptx and tables.xlsx into the run directory RUN_DIR."""
+def report(run_dir: Path, percentiles: str | None) -> None:
+    """Write report.html, memo.pptx and tables.xlsx into the run directory RUN_DIR.
+
+    With --percentiles, the documents report those percentiles, computed in memory: the run's
+    own files (summary.json included) stay as they are.
+    """
     from capsim.report.memo import write_report
 
-    for path in write_report(run_dir):
+    chosen = parse_percentiles(percentiles) if percentiles is not None else None
+    for path in write_report(run_dir, chosen):
         click.echo(f"wrote {path}")
 
 

@@ -10,11 +10,14 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from capsim.errors import EXIT_INTERRUPTED, CapsimError
+
+if TYPE_CHECKING:
+    from capsim.runs.kpis import Percentiles
 
 F = TypeVar("F", bound=Callable[..., Any])
 LOG_EVERY_SECONDS = 10.0
@@ -86,3 +89,25 @@ def progress_reporter() -> Iterator[Callable[[int, int, float], None]]:
             )
 
     yield log
+
+
+#: ``--percentiles 10,50,80,90``: the percentiles over replications to report.
+percentiles_option = click.option(
+    "--percentiles",
+    default=None,
+    metavar="LIST",
+    help="Percentiles to report, e.g. 10,50,80,90 (default: the scenario's report.percentiles).",
+)
+
+
+def parse_percentiles(text: str) -> Percentiles:
+    """The ``--percentiles`` value as ``Percentiles``; a UsageError (exit 2) saying why not."""
+    from capsim.errors import UsageError
+    from capsim.runs.kpis import Percentiles
+
+    try:
+        return Percentiles.parse(text)
+    except ValueError as exc:
+        raise UsageError(
+            f"--percentiles: {exc}; expected whole numbers from 1 to 99, increasing, with 50"
+        ) from None

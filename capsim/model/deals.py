@@ -13,8 +13,9 @@ from collections.abc import Generator
 import simpy
 from simpy.resources.resource import Request
 
+from capsim.model.delays import TEAM_WAIT, stage_cause
 from capsim.model.portfolio import Deal, World
-from capsim.model.site import site_process
+from capsim.model.site import file_grid_request, site_process
 from capsim.scenario.schema import LAUNCH, SIGNED
 
 
@@ -42,6 +43,7 @@ def start_deal(world: World, deal: Deal, stage_name: str) -> None:
     names = [stage.name for stage in deal.kind.stages]
     start = len(names) if stage_name == SIGNED else names.index(stage_name)
     deal.stage_index = start
+    deal.strand = world.env.event()
     deal.stage_months[LAUNCH] = deal.launched
     if order_index(world, deal) < start:
         order_equipment(world, deal)
@@ -49,32 +51,65 @@ def start_deal(world: World, deal: Deal, stage_name: str) -> None:
     world.env.process(deal_process(world, deal, start))
 
 
+def filing_index(deal: Deal) -> int:
+    """Stage index at whose entry the deal files its grid request (the stage count: signing)."""
+    if not deal.kind.needs_grid:
+        return len(deal.kind.stages)
+    names = [stage.name for stage in deal.kind.stages]
+    point = deal.kind.grid_request_at
+    return names.index(point) if point in names else len(names)
+
+
 def deal_process(world: World, deal: Deal, start: int) -> Generator[simpy.Event, object, None]:
-    """Work a deal stage by stage from ``start``; on signing, run its site."""
+    """Work a deal stage by stage from ``start``; on signing, run its site.
+
+    A deal that filed its grid request early dies if the request withdraws before signing, and
+    withdraws its request if it is lost at a stage.
+    """
     env = world.env
     rng = world.streams.child(f"deal:{deal.deal_id}")
     held: Request | None = None
     when_to_order = order_index(world, deal)
+    when_to_file = filing_index(deal)
+    assert deal.strand is not None
+    strand = deal.strand
+    if when_to_file < start and deal.grid is None:
+        file_grid_request(world, deal)
     for index in range(start, len(deal.kind.stages)):
         stage = deal.kind.stages[index]
         deal.stage_index = index
         deal.stage_months[stage.name] = env.now
         if index == when_to_order:
             order_equipment(world, deal)
+        if index == when_to_file and deal.grid is None:
+            file_grid_request(world, deal)
         if stage.team and held is None:
             held = world.team.request()
-            yield held
+            yield held | strand
+            if strand.triggered:
+                break
+            deal.pre_signing.append((TEAM_WAIT, env.now))
         elif not stage.team and held is not None:
             world.team.release(held)
             held = None
-        yield env.timeout(stage.months.sample(rng))
+        yield env.timeout(stage.months.sample(rng)) | strand
+        if strand.triggered:
+            break
+        deal.pre_signing.append((stage_cause(stage.name), env.now))
         if rng.random() >= stage.success:
             deal.lost_at = stage.name
+            deal.ended_month = env.now
+            deal.ended_reason = f"lost_at_{stage.name}"
             world.recorder.log(env.now, "lost", f"{deal.deal_id}:{stage.name}")
+            if deal.grid is not None:
+                world.grids[deal.region].withdraw(deal.grid)
             break
     if held is not None:
-        world.team.release(held)
-    if deal.lost_at is not None:
+        if held.triggered:
+            world.team.release(held)
+        else:
+            held.cancel()
+    if deal.lost_at is not None or deal.stranded:
         return
     deal.stage_index = len(deal.kind.stages)
     deal.signed = env.now

@@ -24,6 +24,7 @@ import numpy as np
 import simpy
 
 from capsim.model.env import Streams
+from capsim.model.ledger import Ledger
 from capsim.model.records import BACKGROUND, OWN, HeadroomRow, QueueRow, Recorder
 from capsim.model.units import settle_mw
 from capsim.scenario.schema import Region
@@ -36,6 +37,9 @@ class Request:
     """One connection request and the months it reached each step (None if never).
 
     Its own durations are drawn when it is filed, so they do not depend on what happens later.
+    ``stop`` fires when the request gives up: its withdrawal hazard or a milestone it will not
+    pay (only while it waits, before works start), or our decision to withdraw it (any time
+    before it is connected).
     """
 
     request_id: int
@@ -44,14 +48,40 @@ class Request:
     mw: float
     arrived: float
     done: simpy.Event
+    stop: simpy.Event
+    flexible_ready: simpy.Event
+    competitor_class: str = ""
+    #: What an own request was filed for: 'deal', or 'buffer' (a place held ahead of deals).
+    filed_for: str = ""
+    #: Month a deal took this request over (its filing month when filed for the deal).
+    attached_at: float | None = None
     study_months: float = 0.0
     works_months: float = 0.0
     withdraw_after_months: float | None = None
+    drop_draws: tuple[float, ...] = ()
     study_start: float | None = None
     study_end: float | None = None
     headroom_granted: float | None = None
+    flexible_start: float | None = None
+    flexible_connected: float | None = None
     connected: float | None = None
     withdrawn: float | None = None
+    #: Connection works have started (firm or flexible): the hazard no longer applies.
+    in_works: bool = False
+    deposit_usd: float = 0.0
+    refunded_usd: float = 0.0
+    milestones_usd: float = 0.0
+
+    @property
+    def pending(self) -> bool:
+        """Neither connected nor withdrawn yet."""
+        return self.connected is None and self.withdrawn is None
+
+    @property
+    def power_from(self) -> float | None:
+        """First month the request could carry power: flexible or firm connection."""
+        times = [t for t in (self.flexible_connected, self.connected) if t is not None]
+        return min(times) if times else None
 
 
 class Headroom:
@@ -123,13 +153,15 @@ class GridQueue:
         streams: Streams,
         horizon_months: float,
         recorder: Recorder,
+        ledger: Ledger,
+        accept_flexible: bool = False,
     ) -> None:
         self.env = env
+        self.ledger = ledger
         self.region_id = region_id
         self.spec = region.grid
         self.streams = streams
         self.rng = streams.get(f"grid:{region_id}")
-        self.competitor_rng = streams.get(f"competitors:{region_id}")
         self.cluster_rng = streams.get(f"clusters:{region_id}")
         self.horizon_months = horizon_months
         self.recorder = recorder
@@ -137,34 +169,104 @@ class GridQueue:
         self.slots = simpy.Resource(env, capacity=region.grid.queue.study_slots)
         self.requests: list[Request] = []
         self.own_queued_mw = 0.0
+        self.flexible_used_mw = 0.0
+        self.accept_flexible = accept_flexible and region.grid.flexible is not None
         self._window = _Cluster(env.event())
+        # One class keeps the region's competitor stream; several each get their own.
+        classes = region.grid.competitor_classes()
+        self.competitor_rngs = {
+            name: streams.get(f"competitors:{region_id}" + (f":{name}" if name else ""))
+            for name, _ in classes
+        }
+        self._competitor_specs = dict(classes)
         if self.spec.queue.mode == "cluster":
             env.process(self._windows())
         for upgrade in self.spec.upgrades:
             env.process(self._upgrade(upgrade.name, upgrade.mw, upgrade.month.sample(self.rng)))
-        env.process(self._competitors())
+        for name, _ in classes:
+            env.process(self._competitors(name))
 
-    def submit(self, applicant: str, mw: float, deal_id: str = "") -> Request:
+    def submit(
+        self, applicant: str, mw: float, deal_id: str = "", competitor_class: str = ""
+    ) -> Request:
         """File a request now; its ``done`` event fires with True (connected) or False.
 
-        A competitor's durations come from the competitor stream, ours from a stream of the deal.
+        A competitor's durations come from its class's stream, ours from a stream of the deal
+        (or of the buffer place). Ours pay the queue's deposit on filing.
         """
+        own = applicant == OWN
         rng = (
-            self.competitor_rng
-            if applicant != OWN
-            else self.streams.child(f"request:{self.region_id}:{deal_id}")
+            self.streams.child(f"request:{self.region_id}:{deal_id}")
+            if own
+            else self.competitor_rngs[competitor_class]
         )
+        env = self.env
         request = Request(
-            len(self.requests), applicant, deal_id, mw, self.env.now, self.env.event()
+            len(self.requests),
+            applicant,
+            deal_id,
+            mw,
+            env.now,
+            env.event(),
+            env.event(),
+            env.event(),
+            competitor_class=competitor_class,
         )
-        request.withdraw_after_months = self._withdrawal_delay(applicant, rng)
-        request.study_months = self.spec.queue.study_months.sample(rng)
-        request.works_months = self.spec.queue.works_months.sample(rng)
+        queue = self.spec.queue
+        request.withdraw_after_months = self._withdrawal_delay(applicant, competitor_class, rng)
+        request.study_months = queue.study_months.sample(rng)
+        request.works_months = queue.works_months.sample(rng)
+        if not own and queue.milestones:
+            request.drop_draws = tuple(float(rng.random()) for _ in queue.milestones)
         self.requests.append(request)
-        if applicant == OWN:
+        if own:
             self.own_queued_mw += mw
+            request.deposit_usd = queue.deposit_usd_per_mw * mw
+            self.ledger.queue_fees_usd += request.deposit_usd
         self.env.process(self._lifecycle(request))
         return request
+
+    def file_for_deal(self, deal_id: str, mw: float) -> Request:
+        """Our request for a deal: a held buffer place large enough if there is one, else new."""
+        held = self.take_over(deal_id, mw)
+        if held is not None:
+            return held
+        request = self.submit(OWN, mw, deal_id)
+        request.filed_for = "deal"
+        request.attached_at = request.arrived
+        return request
+
+    def file_buffer(self, key: str, mw: float) -> Request:
+        """File a request of ours to hold a place in line before any deal needs it."""
+        request = self.submit(OWN, mw, key)
+        request.filed_for = "buffer"
+        self.recorder.log(self.env.now, "buffer_filed", f"{self.region_id}:{key}")
+        return request
+
+    def unattached(self) -> list[Request]:
+        """Our live buffer requests no deal has taken yet, oldest first."""
+        return [
+            r
+            for r in self.requests
+            if r.filed_for == "buffer" and r.attached_at is None and r.withdrawn is None
+        ]
+
+    def take_over(self, deal_id: str, mw: float) -> Request | None:
+        """Give the oldest live buffer request of at least ``mw`` to a deal, with its progress."""
+        for request in self.unattached():
+            if request.mw >= mw - _EPS_MW:
+                request.deal_id = deal_id
+                request.attached_at = self.env.now
+                self.recorder.log(self.env.now, "taken_over", f"{request.request_id}:{deal_id}")
+                if request.study_end is not None and request.headroom_granted is None:
+                    self._try_flexible(request)
+                return request
+        return None
+
+    def withdraw(self, request: Request) -> None:
+        """Withdraw a request of ours by decision (its deal died, a held place is released)."""
+        if request.pending and not request.stop.triggered:
+            request.stop.succeed()
 
     def _upgrade(self, name: str, mw: float, month: float) -> Generator[simpy.Event, object, None]:
         row = HeadroomRow(region=self.region_id, name=name, mw=mw, in_service_month=month)
@@ -176,11 +278,11 @@ class GridQueue:
         self.recorder.headroom.append(row)
         self.recorder.log(self.env.now, "headroom", f"{self.region_id}+{mw:g}")
 
-    def _competitors(self) -> Generator[simpy.Event, object, None]:
-        spec = self.spec.competitors
-        rng = self.competitor_rng
+    def _competitors(self, name: str) -> Generator[simpy.Event, object, None]:
+        spec = self._competitor_specs[name]
+        rng = self.competitor_rngs[name]
         for _ in range(spec.initial_requests):
-            self.submit(BACKGROUND, spec.mw.sample(rng))
+            self.submit(BACKGROUND, spec.mw.sample(rng), competitor_class=name)
         if spec.arrivals_per_year <= 0:
             return
         mean_gap_months = 12.0 / spec.arrivals_per_year
@@ -189,65 +291,126 @@ class GridQueue:
             if self.env.now + gap >= self.horizon_months:
                 return
             yield self.env.timeout(gap)
-            self.submit(BACKGROUND, spec.mw.sample(rng))
+            self.submit(BACKGROUND, spec.mw.sample(rng), competitor_class=name)
 
-    def _withdrawal_delay(self, applicant: str, rng: np.random.Generator) -> float | None:
-        """Months after filing at which the request gives up (None: withdrawal is off)."""
-        per_year = (
-            self.spec.queue.withdrawal_per_year
-            if applicant == OWN
-            else self.spec.competitors.withdrawal_per_year
-        )
+    def _withdrawal_delay(
+        self, applicant: str, competitor_class: str, rng: np.random.Generator
+    ) -> float | None:
+        """Months after filing at which the request gives up (None: withdrawal is off).
+
+        Ours and competitors with ``withdrawal_per_year`` give up at a constant hazard
+        (exponential); a competitor class with a Weibull withdrawal at a hazard that grows
+        (shape > 1) or falls (shape < 1) with time in queue.
+        """
+        if applicant == OWN:
+            per_year = self.spec.queue.withdrawal_per_year
+        else:
+            spec = self._competitor_specs[competitor_class]
+            if spec.withdrawal is not None:
+                return float(spec.withdrawal.scale_months * rng.weibull(spec.withdrawal.shape))
+            per_year = spec.withdrawal_per_year or 0.0
         if per_year <= 0:
             return None
         return float(rng.exponential(12.0 / per_year))
 
-    def _withdrawal_deadline(self, request: Request) -> simpy.Event | None:
-        """A timeout at which the request gives up, or None if that falls beyond the horizon."""
-        delay = request.withdraw_after_months
-        if delay is None or self.env.now + delay >= self.horizon_months:
-            return None
-        return self.env.timeout(delay)
+    def _hazard(self, request: Request, delay: float) -> Generator[simpy.Event, object, None]:
+        """Give up ``delay`` months after filing, unless works have started by then."""
+        yield self.env.timeout(delay)
+        if request.pending and not request.in_works and not request.stop.triggered:
+            request.stop.succeed()
+
+    def _milestones(self, request: Request) -> Generator[simpy.Event, object, None]:
+        """Payments due after filing: ours pay while pending; a waiting competitor may drop."""
+        filed = self.env.now
+        in_time_order = sorted(
+            enumerate(self.spec.queue.milestones), key=lambda item: item[1].after_months
+        )
+        for index, milestone in in_time_order:
+            due = filed + milestone.after_months
+            if due >= self.horizon_months:
+                return
+            yield self.env.timeout(due - self.env.now)
+            if not request.pending or request.stop.triggered:
+                return
+            if request.applicant == OWN:
+                paid = milestone.usd_per_mw * request.mw
+                request.milestones_usd += paid
+                self.ledger.queue_fees_usd += paid
+            elif not request.in_works and request.drop_draws[index] < milestone.drop_share:
+                request.stop.succeed()
+                return
 
     def _lifecycle(self, request: Request) -> Generator[simpy.Event, object, None]:
-        deadline = self._withdrawal_deadline(request)
-        studied = yield from self._study(request, deadline)
+        delay = request.withdraw_after_months
+        if delay is not None and self.env.now + delay < self.horizon_months:
+            self.env.process(self._hazard(request, delay))
+        if self.spec.queue.milestones:
+            self.env.process(self._milestones(request))
+        studied = yield from self._study(request)
         if not studied:
             return
         grant = self.headroom.request(request.mw)
-        if not grant.triggered and deadline is not None:
-            yield grant | deadline
+        if not grant.triggered:
+            self._try_flexible(request)
+            yield grant | request.stop
             if not grant.triggered:
                 self.headroom.cancel(grant)
                 self._finish(request, connected=False)
                 return
-        else:
-            yield grant
         request.headroom_granted = self.env.now
-        yield self.env.timeout(request.works_months)
-        self._finish(request, connected=True)
+        request.in_works = True
+        if request.flexible_start is not None:
+            if request.flexible_connected is None:
+                yield request.flexible_ready | request.stop
+            self.flexible_used_mw = settle_mw(self.flexible_used_mw - request.mw)
+            self._finish(request, connected=request.flexible_connected is not None)
+            return
+        works = self.env.timeout(request.works_months)
+        yield works | request.stop
+        self._finish(request, connected=works.processed)
 
-    def _study(
-        self, request: Request, deadline: simpy.Event | None
-    ) -> Generator[simpy.Event, object, bool]:
+    def _try_flexible(self, request: Request) -> None:
+        """Take a non-firm connection for a studied request of a deal, if one is on offer."""
+        flexible = self.spec.flexible
+        if (
+            not self.accept_flexible
+            or flexible is None
+            or request.applicant != OWN
+            or request.attached_at is None
+            or request.flexible_start is not None
+            or self.flexible_used_mw + request.mw > flexible.max_mw + _EPS_MW
+        ):
+            return
+        request.flexible_start = self.env.now
+        request.in_works = True
+        self.flexible_used_mw += request.mw
+        self.env.process(self._flexible_works(request))
+
+    def _flexible_works(self, request: Request) -> Generator[simpy.Event, object, None]:
+        """Connection works of a flexible connection; then it carries power, curtailed."""
+        works = self.env.timeout(request.works_months)
+        yield works | request.stop
+        if not works.processed:
+            if request.headroom_granted is None:  # the lifecycle releases it otherwise
+                self.flexible_used_mw = settle_mw(self.flexible_used_mw - request.mw)
+            return
+        request.flexible_connected = self.env.now
+        self.recorder.log(self.env.now, "flexible", request.deal_id)
+        request.flexible_ready.succeed()
+
+    def _study(self, request: Request) -> Generator[simpy.Event, object, bool]:
         """Wait for and go through a study; False if the request withdrew meanwhile."""
         if self.spec.queue.mode == "cluster":
-            return (yield from self._cluster_study(request, deadline))
+            return (yield from self._cluster_study(request))
         slot = self.slots.request()
-        if deadline is not None:
-            yield slot | deadline
-            if not slot.triggered:
-                slot.cancel()
-                self._finish(request, connected=False)
-                return False
-        else:
-            yield slot
+        yield slot | request.stop
+        if not slot.triggered:
+            slot.cancel()
+            self._finish(request, connected=False)
+            return False
         request.study_start = self.env.now
         study = self.env.timeout(request.study_months)
-        if deadline is not None:
-            yield study | deadline
-        else:
-            yield study
+        yield study | request.stop
         self.slots.release(slot)
         if not study.processed:
             self._finish(request, connected=False)
@@ -255,19 +418,14 @@ class GridQueue:
         request.study_end = self.env.now
         return True
 
-    def _cluster_study(
-        self, request: Request, deadline: simpy.Event | None
-    ) -> Generator[simpy.Event, object, bool]:
+    def _cluster_study(self, request: Request) -> Generator[simpy.Event, object, bool]:
         cluster = self._window
         cluster.members.append(request)
         finished = cluster.finished
-        if deadline is not None:
-            yield finished | deadline
-            if not finished.triggered:
-                self._finish(request, connected=False)
-                return False
-        else:
-            yield finished
+        yield finished | request.stop
+        if not finished.triggered:
+            self._finish(request, connected=False)
+            return False
         return True
 
     def _windows(self) -> Generator[simpy.Event, object, None]:
@@ -304,6 +462,11 @@ class GridQueue:
             request.withdrawn = self.env.now
         if request.applicant == OWN:
             self.own_queued_mw = settle_mw(self.own_queued_mw - request.mw)
+            if not connected and request.refunded_usd == 0.0:
+                refund = request.deposit_usd * self.spec.queue.refund_share
+                assert refund >= 0.0
+                request.refunded_usd = refund
+                self.ledger.queue_fees_usd -= refund
             self.recorder.log(
                 self.env.now, "connected" if connected else "withdrawn", request.deal_id
             )
@@ -325,5 +488,12 @@ class GridQueue:
                     headroom_granted=r.headroom_granted,
                     connected=r.connected,
                     withdrawn=r.withdrawn,
+                    competitor_class=r.competitor_class,
+                    filed_for=r.filed_for,
+                    attached_at=r.attached_at,
+                    flexible_connected=r.flexible_connected,
+                    deposit_usd=r.deposit_usd,
+                    refunded_usd=r.refunded_usd,
+                    milestones_usd=r.milestones_usd,
                 )
             )

@@ -38,6 +38,12 @@ def served_by_region_mw(
     }
 
 
+def _curtailment(world: World, region: str) -> float:
+    """Share of a flexible connection's energy curtailed in ``region`` (0 without an offer)."""
+    flexible = world.scenario.regions[region].grid.flexible
+    return flexible.curtailment_share if flexible is not None else 0.0
+
+
 def monitor_process(world: World) -> Generator[simpy.Event, object, None]:
     """Record one snapshot at the end of every month up to the horizon."""
     for month in range(1, world.horizon_months + 1):
@@ -51,7 +57,10 @@ def snapshot(world: World, month: int) -> None:
     scenario = world.scenario
     total_mw = demand.facility_mw(float(month))
     bound = {r: demand.bound_mw(r, total_mw) for r in demand.bound_shares}
-    capacity = {r: s.energized_mw + s.bridge_mw for r, s in world.regions.items()}
+    capacity = {
+        r: s.energized_mw + s.bridge_mw + s.flexible_mw * (1.0 - _curtailment(world, r))
+        for r, s in world.regions.items()
+    }
     capacity_mw = sum(capacity.values())
     served_by_region = served_by_region_mw(total_mw, bound, capacity)
     shortfall = max(0.0, total_mw - sum(served_by_region.values()))
@@ -59,11 +68,15 @@ def snapshot(world: World, month: int) -> None:
     bridge_usd = 0.0
     energized_mw = 0.0
     bridge_mw = 0.0
+    flexible_mw = 0.0
+    curtailed_mwh = 0.0
     for name, state in world.regions.items():
         spec = scenario.regions[name]
         utilisation = served_by_region[name] / capacity[name] if capacity[name] > 0 else 0.0
         energized_mw += state.energized_mw
         bridge_mw += state.bridge_mw
+        flexible_mw += state.flexible_mw
+        curtailed_mwh += state.flexible_mw * _curtailment(world, name) * HOURS_PER_MONTH
         energy_usd += (state.energy_usd_per_h + state.bridge_mw * spec.energy_usd_per_mwh) * (
             HOURS_PER_MONTH * utilisation
         )
@@ -83,6 +96,7 @@ def snapshot(world: World, month: int) -> None:
                 demand_mw=bound.get(name, 0.0),
                 energized_mw=state.energized_mw,
                 bridge_mw=state.bridge_mw,
+                flexible_mw=state.flexible_mw,
                 under_construction_mw=state.under_construction_mw,
                 queued_mw=grid.own_queued_mw,
                 contracted_mw=state.contracted_mw,
@@ -90,6 +104,9 @@ def snapshot(world: World, month: int) -> None:
                 colocation_available_mw=float(coloc.level) if coloc is not None else 0.0,
             )
         )
+    committed_mw = total_mw * scenario.demand.committed_share
+    served_mw = total_mw - shortfall
+    queue_fees_usd, reservation_usd = world.ledger.drain()
     world.recorder.timeseries.append(
         TimeseriesRow(
             month=month,
@@ -97,12 +114,18 @@ def snapshot(world: World, month: int) -> None:
             region_bound_demand_mw=sum(bound.values()),
             energized_mw=energized_mw,
             bridge_mw=bridge_mw,
+            flexible_mw=flexible_mw,
             capacity_mw=capacity_mw,
             shortfall_mw=shortfall,
+            committed_demand_mw=committed_mw,
+            committed_shortfall_mw=max(0.0, committed_mw - served_mw),
+            curtailed_mwh=curtailed_mwh,
             shock_it_mw=demand.shock_it_mw,
             capex_usd=world.capex_usd_pending,
             energy_usd=energy_usd,
             bridge_premium_usd=bridge_usd,
+            queue_fees_usd=queue_fees_usd,
+            reservation_usd=reservation_usd,
             unserved_usd=shortfall * scenario.money.unserved_usd_per_mw_month,
         )
     )

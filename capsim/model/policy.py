@@ -3,8 +3,14 @@
 Every review it forecasts demand ``lookahead_months`` ahead, adds the reserve margin, and
 compares that target with energised capacity plus the expected yield of the live pipeline (MW
 times the chance of surviving the remaining stages). Region-bound demand is closed in its own
-region first; the rest of the gap is closed by deals in regions and of kinds drawn by weight,
-up to the cap on live deals.
+region first; the rest of the gap is closed by deals up to the cap on live deals.
+
+Where each deal goes (``policy.allocation``): ``weights`` draws the region and the kind by
+weight from the policy stream; ``fastest`` launches the fitting (region, kind) with the fewest
+expected months to first power given the state of the world now, ``cheapest`` the one with the
+lowest expected cash cost per MW (``model.estimates``); ties go to the larger weight, then to
+the name, and a pair with zero weight is never launched. The two ranked rules draw nothing, so
+the deal's size is the only draw from the policy stream, as under ``weights``.
 """
 
 from __future__ import annotations
@@ -16,9 +22,13 @@ import numpy as np
 import simpy
 
 from capsim.model.deals import start_deal
+from capsim.model.estimates import cost_per_mw_estimate, months_to_power_estimate
 from capsim.model.portfolio import Deal, World
 from capsim.model.units import MW_EPS
 from capsim.scenario.schema import DealKindName
+
+#: Decimals an estimate is rounded to before ranking, so float noise never breaks a tie.
+_SCORE_DECIMALS = 6
 
 
 def policy_process(world: World) -> Generator[simpy.Event, object, None]:
@@ -59,6 +69,7 @@ def review(world: World, rng: np.random.Generator) -> list[Deal]:
 def _close_gap(
     world: World, rng: np.random.Generator, gap_mw: float, fixed_region: str | None
 ) -> list[Deal]:
+    """Launch deals (in ``fixed_region``, or where the allocation says) until the gap closes."""
     spec = world.scenario.policy
     launched: list[Deal] = []
     live = world.live_deals()
@@ -72,8 +83,11 @@ def _close_gap(
             if weight > 0 and fitting.get(name)
         }
     while gap_mw > MW_EPS and live < spec.max_live_deals and regions:
-        region = fixed_region or _draw(rng, regions)
-        kind_name = _draw(rng, fitting[region])
+        if spec.allocation == "weights":
+            region = fixed_region or _draw(rng, regions)
+            kind_name = _draw(rng, fitting[region])
+        else:
+            region, kind_name = _best(world, regions, fitting, spec.allocation)
         kind = world.scenario.deal_kinds[cast(DealKindName, kind_name)]
         mw = kind.size_mw.sample(rng)
         if mw <= MW_EPS:
@@ -92,6 +106,28 @@ def _close_gap(
         live += 1
         gap_mw -= deal.expected_yield_mw()
     return launched
+
+
+def _best(
+    world: World,
+    regions: Mapping[str, float],
+    fitting: Mapping[str, Mapping[str, float]],
+    allocation: str,
+) -> tuple[str, str]:
+    """The (region, kind) with the best estimate now; ties to the larger weight, then the name.
+
+    Candidates are the regions given (all with positive weight) and their fitting kinds (also
+    positive weight); the weight of a pair is the product of the two.
+    """
+    estimate = months_to_power_estimate if allocation == "fastest" else cost_per_mw_estimate
+    ranked: list[tuple[float, float, str, str]] = []
+    for region in sorted(regions):
+        for kind_name in sorted(fitting[region]):
+            score = round(estimate(world, region, kind_name), _SCORE_DECIMALS)
+            weight = regions[region] * fitting[region][kind_name]
+            ranked.append((score, -weight, region, kind_name))
+    _, _, region, kind_name = min(ranked)
+    return region, kind_name
 
 
 def _fitting_kinds(world: World) -> dict[str, dict[str, float]]:

@@ -14,6 +14,7 @@ from capsim.model.demand import DemandPath
 from capsim.model.env import Streams
 from capsim.model.equipment import EquipmentBook
 from capsim.model.grid import GridQueue, Request
+from capsim.model.ledger import Ledger
 from capsim.model.records import Recorder
 from capsim.model.units import MW_EPS
 from capsim.scenario.schema import DealKind, Scenario
@@ -25,6 +26,8 @@ class RegionState:
 
     energized_mw: float = 0.0
     bridge_mw: float = 0.0
+    #: Non-firm MW connected, before curtailment.
+    flexible_mw: float = 0.0
     under_construction_mw: float = 0.0
     contracted_mw: float = 0.0
     energy_usd_per_h: float = 0.0
@@ -47,20 +50,38 @@ class Deal:
     lost_at: str | None = None
     equipment_ordered: bool = False
     grid: Request | None = None
+    #: Fires when the deal's grid request withdraws (set up when the deal is started).
+    strand: simpy.Event | None = None
     stranded: bool = False
     ready_mw: float = 0.0
     energized_mw: float = 0.0
     bridge_mw: float = 0.0
     bridge_ordered: bool = False
     bridge_online: bool = False
+    #: Bridge units drawn from our stock while the bridge runs (returned when it retires).
+    bridge_units: int = 0
+    #: MW of this deal in service on a non-firm connection (counted in ``energized_mw`` too).
+    flexible_mw: float = 0.0
     first_power: float | None = None
     full_power: float | None = None
     energy_usd_per_mwh: float = 0.0
+    #: Steps from launch to signing, in order: (cause, month it ended), e.g. a stage or team wait.
+    pre_signing: list[tuple[str, float]] = field(default_factory=list)
+    #: Steps of the site from signing to its first phase built: (cause, month it ended).
+    site_path: list[tuple[str, float]] = field(default_factory=list)
+    #: Month each phase was built, in phase order.
+    phase_built: list[float] = field(default_factory=list)
+    #: Steps from signing to the first phase ready (built and equipped), of the phase that was
+    #: energised first: (cause, month it ended). Set when first power comes.
+    first_phase_path: list[tuple[str, float]] = field(default_factory=list)
+    #: Month the deal ended without power (lost, stranded), and why.
+    ended_month: float | None = None
+    ended_reason: str | None = None
 
     @property
     def live_before_signing(self) -> bool:
         """Still working through its stages."""
-        return self.signed is None and self.lost_at is None
+        return self.signed is None and self.lost_at is None and not self.stranded
 
     def survival(self) -> float:
         """Chance this deal delivers, from where it stands now."""
@@ -81,12 +102,12 @@ class Deal:
         """How the deal stands at the horizon."""
         if self.lost_at is not None:
             return f"lost_at_{self.lost_at}"
+        if self.stranded:
+            return "grid_withdrawn"
         if self.signed is None:
             return "in_pipeline"
         if self.energized_mw >= self.mw - MW_EPS:
             return "energized"
-        if self.stranded:
-            return "grid_withdrawn"
         return "partially_energized" if self.energized_mw > 0 else "in_delivery"
 
 
@@ -106,6 +127,7 @@ class World:
     team: simpy.Resource
     colocation: dict[str, simpy.Container]
     regions: dict[str, RegionState]
+    ledger: Ledger
     deals: list[Deal] = field(default_factory=list)
     capex_usd_pending: float = 0.0
 

@@ -21,22 +21,33 @@ OTHER_BUYER = "other"
 
 #: Stage-entry months of a deal, keyed by stage name (``launch`` and ``signed`` included).
 StageMonths = dict[str, float]
+#: Months of a powered deal's path to first power spent in each cause (``model.delays``).
+DelayMonths = dict[str, float]
 
 
 class TimeseriesRow(NamedTuple):
-    """One month end of a replication: demand, capacity, shortfall and the month's money."""
+    """One month end of a replication: demand, capacity, shortfall and the month's money.
+
+    ``capacity_mw`` is energised plus bridge plus flexible MW net of their curtailment.
+    """
 
     month: int
     demand_mw: float
     region_bound_demand_mw: float
     energized_mw: float
     bridge_mw: float
+    flexible_mw: float
     capacity_mw: float
     shortfall_mw: float
+    committed_demand_mw: float
+    committed_shortfall_mw: float
+    curtailed_mwh: float
     shock_it_mw: float
     capex_usd: float
     energy_usd: float
     bridge_premium_usd: float
+    queue_fees_usd: float
+    reservation_usd: float
     unserved_usd: float
 
 
@@ -48,6 +59,7 @@ class RegionRow(NamedTuple):
     demand_mw: float
     energized_mw: float
     bridge_mw: float
+    flexible_mw: float
     under_construction_mw: float
     queued_mw: float
     contracted_mw: float
@@ -71,6 +83,9 @@ class DealRow(NamedTuple):
     first_power: float | None
     full_power: float | None
     energized_mw: float
+    ended_month: float | None
+    ended_reason: str | None
+    delays: DelayMonths
 
 
 class QueueRow(NamedTuple):
@@ -87,10 +102,21 @@ class QueueRow(NamedTuple):
     headroom_granted: float | None
     connected: float | None
     withdrawn: float | None
+    competitor_class: str
+    filed_for: str
+    attached_at: float | None
+    flexible_connected: float | None
+    deposit_usd: float
+    refunded_usd: float
+    milestones_usd: float
 
 
 class EquipmentRow(NamedTuple):
-    """One equipment order placed before the horizon, and when it was delivered (if it was)."""
+    """One equipment order placed before the horizon, and when it was delivered (if it was).
+
+    A reservation (factory slots we hold ahead of need) is an order of ours with ``reserved``
+    set; ``claimed_units`` says how many of its units deals had taken by the horizon.
+    """
 
     pool: str
     buyer: str
@@ -98,6 +124,8 @@ class EquipmentRow(NamedTuple):
     units: int
     ordered: float
     delivered: float | None
+    reserved: bool
+    claimed_units: int
 
 
 class HeadroomRow(NamedTuple):

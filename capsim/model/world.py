@@ -12,11 +12,14 @@ from dataclasses import dataclass
 
 import simpy
 
+from capsim.model.buffer import buffer_process
 from capsim.model.deals import start_deal
+from capsim.model.delays import critical_path, delay_months
 from capsim.model.demand import DemandPath, shock_process
 from capsim.model.env import CountingEnvironment, Streams
 from capsim.model.equipment import EquipmentBook
 from capsim.model.grid import GridQueue
+from capsim.model.ledger import Ledger
 from capsim.model.monitor import monitor_process
 from capsim.model.policy import policy_process
 from capsim.model.portfolio import Deal, RegionState, World
@@ -40,12 +43,24 @@ def build_world(scenario: Scenario, replication: int, trace: bool = False) -> Wo
     recorder = Recorder(trace=[] if trace else None)
     horizon = scenario.horizon_months
     demand = DemandPath(scenario.demand, streams.get("demand"))
+    ledger = Ledger()
     grids = {
-        name: GridQueue(env, name, region, streams, horizon, recorder)
+        name: GridQueue(
+            env, name, region, streams, horizon, recorder, ledger, scenario.policy.accept_flexible
+        )
         for name, region in scenario.regions.items()
     }
     books = {
-        name: EquipmentBook(env, name, pool, streams.get(f"equipment:{name}"), horizon, recorder)
+        name: EquipmentBook(
+            env,
+            name,
+            pool,
+            streams.get(f"equipment:{name}"),
+            horizon,
+            recorder,
+            ledger,
+            scenario.policy.equipment_reservations.get(name),
+        )
         for name, pool in scenario.equipment.items()
     }
     crews = {
@@ -76,6 +91,7 @@ def build_world(scenario: Scenario, replication: int, trace: bool = False) -> Wo
         team=simpy.Resource(env, capacity=scenario.deal_team.size),
         colocation=colocation,
         regions=regions,
+        ledger=ledger,
     )
     for shock in scenario.demand.shocks:
         env.process(
@@ -90,6 +106,8 @@ def build_world(scenario: Scenario, replication: int, trace: bool = False) -> Wo
         deal = Deal(known.id, known.kind, kind, known.region, known.mw, True, 0.0)
         start_deal(world, deal, known.stage)
     env.process(policy_process(world))
+    if scenario.policy.queue_buffer_mw:
+        env.process(buffer_process(world))
     return world
 
 
@@ -111,6 +129,14 @@ def simulate(scenario: Scenario, replication: int, trace: bool = False) -> Repli
     env.run(until=env.process(monitor_process(world)))
     flush(world)
     return ReplicationResult(replication, world.recorder, env.events_processed)
+
+
+def _delays(deal: Deal) -> dict[str, float]:
+    """A powered deal's months from launch to first power by cause (empty if never powered)."""
+    if deal.first_power is None:
+        return {}
+    path = critical_path(deal.launched, deal.pre_signing, deal.first_phase_path, deal.grid)
+    return delay_months(deal.launched, path)
 
 
 def flush(world: World) -> None:
@@ -136,5 +162,8 @@ def flush(world: World) -> None:
                 first_power=deal.first_power,
                 full_power=deal.full_power,
                 energized_mw=deal.energized_mw,
+                ended_month=deal.ended_month,
+                ended_reason=deal.ended_reason,
+                delays=_delays(deal),
             )
         )

@@ -9,16 +9,20 @@ the run (scenario, hash, seed, replications, version, date) so a figure in a mem
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
+
+from capsim.runs.kpis import DEFAULT, Percentiles
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike
 
     from capsim.runs.rundir import RunDir
     from capsim.runs.runner import StagedRun
@@ -33,6 +37,13 @@ BRIDGE_COLOR = "#BBBBBB"
 FOOT_COLOR = "#555555"
 #: Half a letter/A4 page wide stays legible: 6.5 x 3.8 in with 8-9 pt text.
 WIDTH_IN, HEIGHT_IN = 6.5, 3.8
+#: A series whose absolute values never exceed its tolerance counts as off (kept out of legends):
+#: counts (deals, units) and shares, MW (the model's shortfall threshold) and USD (a dollar).
+ZERO_TOLERANCE = 1e-9
+MW_ZERO_TOLERANCE = 1e-6
+USD_ZERO_TOLERANCE = 1.0
+#: The gid of the text an empty chart shows in place of its axes, so it can be found again.
+NOTHING_TO_SHOW_GID = "nothing-to-show"
 
 
 @dataclass(frozen=True)
@@ -74,12 +85,55 @@ def _figure(
 
 
 def date_axis(ax: Axes) -> None:
-    """Year ticks on a calendar x axis."""
+    """Year ticks on a calendar x axis; axes without data keep a plain axis (no 1970 dates)."""
     import matplotlib.dates as mdates
 
+    if not ax.has_data():
+        return
     locator = mdates.AutoDateLocator(minticks=3, maxticks=9)  # type: ignore[no-untyped-call]
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+
+
+def always_zero(values: ArrayLike, tolerance: float = ZERO_TOLERANCE) -> bool:
+    """True when a series is empty, all NaN or within ``tolerance`` of zero throughout.
+
+    Such a series is off (a disabled bridge, a pool never ordered from), so it stays out of legends.
+    """
+    array = np.asarray(values, dtype=float)
+    finite = array[np.isfinite(array)]
+    return bool(finite.size == 0 or np.abs(finite).max() <= tolerance)
+
+
+def nothing_to_show(ax: Axes, message: str) -> None:
+    """Say in words, in the axes area, that a chart has no data, in place of an empty axis."""
+    ax.set_axis_off()
+    ax.text(
+        0.5,
+        0.5,
+        message,
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        fontsize=10,
+        color=FOOT_COLOR,
+        gid=NOTHING_TO_SHOW_GID,
+    )
+
+
+def axes_note(ax: Axes, text: str) -> None:
+    """A small grey note in the top right of the axes (e.g. series left out because always zero)."""
+    ax.text(
+        0.99,
+        0.98,
+        text,
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize=7,
+        color=FOOT_COLOR,
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5},
+    )
 
 
 def finish(
@@ -111,31 +165,50 @@ def capacity_vs_demand(
     regional: pd.DataFrame,
     label: RunLabel,
     names: Mapping[str, str] | None = None,
+    bridge_mean_mw: pd.Series | None = None,
+    percentiles: Percentiles = DEFAULT,
 ) -> Figure:
-    """Energised capacity stacked by region (mean) plus bridge, against demand and capacity.
+    """Mean energised MW stacked by region (plus mean bridge MW), against demand and capacity.
 
-    With several replications, demand and total capacity show their median and P10-P90 band.
-    ``names`` maps region ids to display names (e.g. from the run's scenario.yaml).
+    The stack holds means, so its top is the mean total capacity; the lines are the median (and
+    the band of ``percentiles``) of demand and of total capacity, and the legend says which is
+    which. ``names`` maps region ids to display names; ``bridge_mean_mw`` (mean bridge MW by
+    month end) adds a bridge layer unless it is None or zero throughout. Always-zero regions are
+    named in a note instead.
     """
     fig, (ax,) = _figure()
+    title = f"Capacity versus demand: {label.scenario}"
+    if bands.empty:
+        nothing_to_show(ax, "No months simulated in this run")
+        return finish(fig, ax, title, "facility MW", label)
     names = names or {}
     several = int(bands["replications"].max()) > 1
-    dates = pd.to_datetime(bands["date"])
-    regions = [c for c in regional.columns if c != "date"]
-    layers = [regional[c].to_numpy() for c in regions] + [bands["bridge_p50_mw"].to_numpy()]
-    labels = [f"{names.get(r, r)} (mean)" for r in regions] + ["bridge power (median)"]
-    colors = [PALETTE[i % len(PALETTE)] for i in range(len(regions))] + [BRIDGE_COLOR]
-    stacks = ax.stackplot(
-        pd.to_datetime(regional["date"]),
-        *layers,
-        labels=labels,
-        colors=colors,
-        alpha=0.75,
-        linewidth=0,
-    )
-    for i, stack in enumerate(stacks):
-        stack.set_hatch(HATCHES[i % len(HATCHES)])
-        stack.set_edgecolor("#FFFFFF")
+    dates = pd.DatetimeIndex(pd.to_datetime(bands["date"]))
+    by_date = regional.set_index(pd.DatetimeIndex(pd.to_datetime(regional["date"])))
+    by_date = by_date.drop(columns="date").reindex(dates).fillna(0.0)
+    layers: list[np.ndarray] = []
+    labels: list[str] = []
+    colors: list[str] = []
+    idle_regions: list[str] = []
+    for i, region in enumerate(by_date.columns):
+        energised_mean_mw = by_date[region].to_numpy(dtype=float)
+        if always_zero(energised_mean_mw, MW_ZERO_TOLERANCE):
+            idle_regions.append(names.get(str(region)) or str(region))
+            continue
+        layers.append(energised_mean_mw)
+        labels.append(f"{names.get(str(region)) or region} energised (mean, stacked)")
+        colors.append(PALETTE[i % len(PALETTE)])
+    if bridge_mean_mw is not None:
+        bridge_mw = bridge_mean_mw.reindex(dates).fillna(0.0).to_numpy(dtype=float)
+        if not always_zero(bridge_mw, MW_ZERO_TOLERANCE):
+            layers.append(bridge_mw)
+            labels.append("bridge power (mean, stacked)")
+            colors.append(BRIDGE_COLOR)
+    if layers:
+        stacks = ax.stackplot(dates, *layers, labels=labels, colors=colors, alpha=0.75, linewidth=0)
+        for i, stack in enumerate(stacks):
+            stack.set_hatch(HATCHES[i % len(HATCHES)])
+            stack.set_edgecolor("#FFFFFF")
     ax.plot(
         dates,
         bands["demand_p50_mw"],
@@ -144,13 +217,14 @@ def capacity_vs_demand(
         label="demand (median)" if several else "demand",
     )
     if several:
+        low, high = percentiles.low, percentiles.high
         ax.fill_between(
             dates,
-            bands["demand_p10_mw"],
-            bands["demand_p90_mw"],
+            bands[f"demand_{low}_mw"],
+            bands[f"demand_{high}_mw"],
             color=DEMAND_COLOR,
             alpha=0.12,
-            label="demand P10-P90",
+            label=f"demand {percentiles.band_label}",
         )
         ax.plot(
             dates,
@@ -158,25 +232,42 @@ def capacity_vs_demand(
             color="#444444",
             linewidth=1.4,
             linestyle="--",
-            label="capacity (median)",
+            label="total capacity (median)",
         )
         ax.plot(
             dates,
-            bands["capacity_p10_mw"],
+            bands[f"capacity_{low}_mw"],
             color="#444444",
             linewidth=0.8,
             linestyle=":",
-            label="capacity P10 / P90",
+            label=f"total capacity {percentiles.labels[low]} / {percentiles.labels[high]}",
         )
-        ax.plot(dates, bands["capacity_p90_mw"], color="#444444", linewidth=0.8, linestyle=":")
+        ax.plot(dates, bands[f"capacity_{high}_mw"], color="#444444", linewidth=0.8, linestyle=":")
+    if idle_regions:
+        axes_note(ax, "no capacity energised: " + ", ".join(idle_regions))
     ax.set_ylim(bottom=0)
     date_axis(ax)
-    return finish(fig, ax, f"Capacity versus demand: {label.scenario}", "facility MW", label)
+    return finish(fig, ax, title, "facility MW", label)
 
 
-def capacity_fan(bands: pd.DataFrame, label: RunLabel) -> Figure:
-    """Demand and capacity by month: medians with P10-P90 bands (the Monte Carlo fan)."""
+def fan_name(percentiles: Percentiles) -> str:
+    """The percentiles a fan draws, e.g. 'P10-P50-P90': the band's edges and the median."""
+    labels = percentiles.labels
+    return "-".join(dict.fromkeys((labels[percentiles.low], "P50", labels[percentiles.high])))
+
+
+def capacity_fan(
+    bands: pd.DataFrame, label: RunLabel, percentiles: Percentiles = DEFAULT
+) -> Figure:
+    """Demand and capacity by month: medians with bands from the lowest to the highest percentile.
+
+    ``percentiles`` are those the bands were computed at (the run's, ``monthly_bands``).
+    """
     fig, (ax,) = _figure()
+    title = f"Demand and capacity, {fan_name(percentiles)} fan: {label.scenario}"
+    if bands.empty:
+        nothing_to_show(ax, "No months simulated in this run")
+        return finish(fig, ax, title, "facility MW", label)
     dates = pd.to_datetime(bands["date"])
     for name, color, style, hatch in (
         ("demand", DEMAND_COLOR, "-", ""),
@@ -184,13 +275,13 @@ def capacity_fan(bands: pd.DataFrame, label: RunLabel) -> Figure:
     ):
         ax.fill_between(
             dates,
-            bands[f"{name}_p10_mw"],
-            bands[f"{name}_p90_mw"],
+            bands[f"{name}_{percentiles.low}_mw"],
+            bands[f"{name}_{percentiles.high}_mw"],
             color=color,
             alpha=0.15,
             hatch=hatch,
             linewidth=0,
-            label=f"{name} P10-P90",
+            label=f"{name} {percentiles.band_label}",
         )
         ax.plot(
             dates,
@@ -202,32 +293,35 @@ def capacity_fan(bands: pd.DataFrame, label: RunLabel) -> Figure:
         )
     ax.set_ylim(bottom=0)
     date_axis(ax)
-    return finish(
-        fig, ax, f"Demand and capacity, P10-P50-P90 fan: {label.scenario}", "facility MW", label
-    )
+    return finish(fig, ax, title, "facility MW", label)
 
 
 def shortfall_probability(bands: pd.DataFrame, label: RunLabel) -> Figure:
-    """Share of replications short of demand at each month end."""
+    """Share of replications short of demand at each month end.
+
+    When no replication ever falls short, the zero line carries no legend entry; a note says so.
+    """
     fig, (ax,) = _figure()
+    title = f"Probability of a shortfall by month: {label.scenario}"
+    ylabel = "probability (% of replications)"
+    if bands.empty:
+        nothing_to_show(ax, "No months simulated in this run")
+        return finish(fig, ax, title, ylabel, label)
+    never_short = always_zero(bands["shortfall_probability"])
     ax.step(
         pd.to_datetime(bands["date"]),
         bands["shortfall_probability"] * 100,
         where="post",
         color=PALETTE[5],
         linewidth=2,
-        label="P(capacity < demand)",
+        label="_nolegend_" if never_short else "P(capacity < demand)",
     )
     ax.axhline(50, color="#999999", linewidth=0.8, linestyle=":")
+    if never_short:
+        axes_note(ax, "no replication falls short of demand in any month")
     ax.set_ylim(0, 100)
     date_axis(ax)
-    return finish(
-        fig,
-        ax,
-        f"Probability of a shortfall by month: {label.scenario}",
-        "probability (% of replications)",
-        label,
-    )
+    return finish(fig, ax, title, ylabel, label)
 
 
 def run_label(run: RunDir) -> RunLabel:
@@ -253,28 +347,51 @@ def save(fig: Figure, directory: Path, name: str) -> list[Path]:
     return paths
 
 
+def bridge_means(directory: Path) -> pd.Series:
+    """Mean bridge MW over replications by month end, from a run's (or staging) timeseries.
+
+    Stacked on the regional energised means, it makes the stack's top the mean total capacity.
+    """
+    from capsim.runs.rundir import read_table
+
+    table = read_table(directory, "timeseries", ["date", "bridge_mw"])
+    bridge_mean_mw = table.groupby("date", sort=True)["bridge_mw"].mean()
+    bridge_mean_mw.index = pd.DatetimeIndex(bridge_mean_mw.index)
+    return bridge_mean_mw
+
+
 def draw_capacity_vs_demand(run: RunDir, label: RunLabel) -> Figure:
-    """capacity_vs_demand from an open run: its bands, regional means and region names."""
-    from capsim.report.data import region_names
+    """capacity_vs_demand from an open run: bands, regional and bridge means, region names."""
+    from capsim.report.data import region_names, run_percentiles
     from capsim.runs.aggregate import monthly_bands, regional_means
 
+    percentiles = run_percentiles(run)
+    bridge = bridge_means(run.path) if run.scenario.bridge.enabled else None
     return capacity_vs_demand(
-        monthly_bands(run.path), regional_means(run.path), label, region_names(run)
+        monthly_bands(run.path, percentiles),
+        regional_means(run.path),
+        label,
+        region_names(run),
+        bridge_mean_mw=bridge,
+        percentiles=percentiles,
     )
 
 
-def draw_from_bands(
-    chart: Callable[[pd.DataFrame, RunLabel], Figure],
-) -> Callable[[RunDir, RunLabel], Figure]:
-    """A drawer of a chart made from the run's monthly bands alone."""
+def draw_capacity_fan(run: RunDir, label: RunLabel) -> Figure:
+    """capacity_fan from an open run, at the percentiles it reports."""
+    from capsim.report.data import run_percentiles
+    from capsim.runs.aggregate import monthly_bands
 
-    def drawer(run: RunDir, label: RunLabel) -> Figure:
-        """``chart`` from the run's monthly bands."""
-        from capsim.runs.aggregate import monthly_bands
+    percentiles = run_percentiles(run)
+    return capacity_fan(monthly_bands(run.path, percentiles), label, percentiles)
 
-        return chart(monthly_bands(run.path), label)
 
-    return drawer
+def draw_shortfall_probability(run: RunDir, label: RunLabel) -> Figure:
+    """shortfall_probability from an open run's monthly bands."""
+    from capsim.report.data import run_percentiles
+    from capsim.runs.aggregate import monthly_bands
+
+    return shortfall_probability(monthly_bands(run.path, run_percentiles(run)), label)
 
 
 def draw_staged_run(staged: StagedRun) -> None:
@@ -282,7 +399,8 @@ def draw_staged_run(staged: StagedRun) -> None:
     from capsim.runs.aggregate import monthly_bands, regional_means
     from capsim.version import __version__
 
-    bands = monthly_bands(staged.directory)
+    percentiles = Percentiles.of(staged.scenario)
+    bands = monthly_bands(staged.directory, percentiles)
     regional = regional_means(staged.directory)
     label = RunLabel(
         staged.scenario.name,
@@ -295,6 +413,13 @@ def draw_staged_run(staged: StagedRun) -> None:
     directory = staged.directory / "charts"
     directory.mkdir(exist_ok=True)
     names = {rid: region.name for rid, region in staged.scenario.regions.items()}
-    save(capacity_vs_demand(bands, regional, label, names), directory, "capacity_vs_demand")
-    save(capacity_fan(bands, label), directory, "capacity_fan")
+    bridge = bridge_means(staged.directory) if staged.scenario.bridge.enabled else None
+    save(
+        capacity_vs_demand(
+            bands, regional, label, names, bridge_mean_mw=bridge, percentiles=percentiles
+        ),
+        directory,
+        "capacity_vs_demand",
+    )
+    save(capacity_fan(bands, label, percentiles), directory, "capacity_fan")
     save(shortfall_probability(bands, label), directory, "shortfall_probability")

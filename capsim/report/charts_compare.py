@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from capsim.report.charts import LINESTYLES, PALETTE, RunLabel, _figure, date_axis
+from capsim.runs.kpis import DEFAULT, Percentiles
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -33,16 +34,21 @@ def _finish(fig: Figure, ax: Axes, title: str, ylabel: str, labels: list[RunLabe
     return fig
 
 
-def capacity_vs_demand(bands: dict[str, pd.DataFrame], labels: list[RunLabel]) -> Figure:
-    """Median capacity with its P10-P90 band, and median demand, for each run."""
+def capacity_vs_demand(
+    bands: dict[str, pd.DataFrame], labels: list[RunLabel], percentiles: Percentiles = DEFAULT
+) -> Figure:
+    """Median capacity with its band (lowest to highest percentile), and median demand, per run.
+
+    ``percentiles`` are those the bands were computed at (``monthly_bands``).
+    """
     fig, (ax,) = _figure(height_in=4.2)
     for i, (name, table) in enumerate(bands.items()):
         color, style = PALETTE[i % len(PALETTE)], LINESTYLES[i % len(LINESTYLES)]
         dates = pd.to_datetime(table["date"])
         ax.fill_between(
             dates,
-            table["capacity_p10_mw"],
-            table["capacity_p90_mw"],
+            table[f"capacity_{percentiles.low}_mw"],
+            table[f"capacity_{percentiles.high}_mw"],
             color=color,
             alpha=0.12,
             linewidth=0,
@@ -53,7 +59,7 @@ def capacity_vs_demand(bands: dict[str, pd.DataFrame], labels: list[RunLabel]) -
             color=color,
             linestyle=style,
             linewidth=2,
-            label=f"{name}: capacity median (P10-P90 shaded)",
+            label=f"{name}: capacity median ({percentiles.band_label} shaded)",
         )
         ax.plot(
             dates,

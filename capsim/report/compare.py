@@ -14,23 +14,40 @@ from pathlib import Path
 
 import pandas as pd
 
-from capsim.analysis.compare import kpi_comparison, run_names, runs_table
+from capsim.analysis.compare import (
+    comparison_percentiles,
+    kpi_comparison,
+    run_names,
+    runs_table,
+)
 from capsim.errors import OutputError, UsageError
 from capsim.report.documents import ChartImage, Document, Table
+from capsim.runs.kpis import Percentiles
 from capsim.runs.rundir import RunDir
 
 
-def build_document(runs: Sequence[RunDir], names: Sequence[str], table: pd.DataFrame) -> Document:
-    """The comparison's content: runs, KPI differences and the overlaid charts."""
+def build_document(
+    runs: Sequence[RunDir],
+    names: Sequence[str],
+    table: pd.DataFrame,
+    percentiles: Percentiles | None = None,
+) -> Document:
+    """The comparison's content: runs, KPI differences and the overlaid charts.
+
+    ``percentiles`` (default: every percentile any run reports) are the table's; bands and the
+    takeaways follow them too.
+    """
     from capsim.report import charts, charts_compare
     from capsim.report.documents import figure_png
     from capsim.runs.aggregate import monthly_bands
 
+    chosen = percentiles or comparison_percentiles(runs)
+    high = chosen.labels[chosen.high]
     labels = [charts.run_label(run) for run in runs]
-    bands = {name: monthly_bands(run.path) for name, run in zip(names, runs, strict=True)}
+    bands = {name: monthly_bands(run.path, chosen) for name, run in zip(names, runs, strict=True)}
     horizon = {name: float(b["capacity_p50_mw"].iloc[-1]) for name, b in bands.items()}
     shortfall = table[table["KPI"] == "shortfall_mw_months"].set_index("run")
-    p90 = {str(k): float(v) for k, v in shortfall["P90"].items()}
+    worst = {str(k): float(v) for k, v in shortfall[high].items()}
     modes = sorted(set(table.loc[table["comparison"] != "baseline", "comparison"]))
     versus = "; ".join(
         f"{run!s} vs {names[0]}: {row['difference mean']:+,.0f} MW-months (mean difference)"
@@ -44,13 +61,13 @@ def build_document(runs: Sequence[RunDir], names: Sequence[str], table: pd.DataF
             "Median capacity at the horizon: "
             + ", ".join(f"{n} {v:,.0f} MW" for n, v in horizon.items())
             + ".",
-            figure_png(charts_compare.capacity_vs_demand(bands, labels)),
+            figure_png(charts_compare.capacity_vs_demand(bands, labels, chosen)),
         ),
         ChartImage(
             "shortfall_probability",
             "Probability of a shortfall, runs compared",
-            "P90 shortfall: "
-            + ", ".join(f"{n} {p90[n]:,.0f} MW-months" for n in names)
+            f"{high} shortfall: "
+            + ", ".join(f"{n} {worst[n]:,.0f} MW-months" for n in names)
             + (f"; {versus}." if versus else "."),
             figure_png(charts_compare.shortfall_probability(bands, labels)),
         ),
@@ -70,8 +87,11 @@ def build_document(runs: Sequence[RunDir], names: Sequence[str], table: pd.DataF
         method_note=(
             "Paired: runs with the same seed, replications and calendar drew the same random "
             "streams in each replication, so per-replication KPI differences isolate the effect "
-            "of the changed parameters; mean and P10/P50/P90 are of those differences. "
-            "Unpaired: only the difference of means is meaningful."
+            "of the changed parameters; the mean and "
+            + "/".join(chosen.labels.values())
+            + " are of those differences. Unpaired: only the difference of means is meaningful. "
+            "Cash cost is money paid; the unserved-demand penalty is notional and counted only "
+            "in the total cost including the penalty."
         ),
     )
 
@@ -102,8 +122,9 @@ def compare_runs(run_dirs: Sequence[Path], output: Path, force: bool = False) ->
         for run in runs:
             run.verify()
         names = run_names(runs)
-        table = kpi_comparison(runs, names)
-        doc = build_document(runs, names, table)
+        percentiles = comparison_percentiles(runs)
+        table = kpi_comparison(runs, names, percentiles)
+        doc = build_document(runs, names, table, percentiles)
         by_year = pd.DataFrame(
             {
                 name: pd.Series(run.summary["shortfall_probability_by_year"])

@@ -6,12 +6,15 @@ chart or report table needs, so ``charts`` stays pure and never touches files it
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from capsim.model.records import OWN
-from capsim.runs.kpis import HEADROOM_WAIT, STUDY_WAIT
+from capsim.runs.kpis import HEADROOM_WAIT, STUDY_WAIT, Percentiles
 from capsim.runs.rundir import RunDir
+from capsim.runs.tables import CASH_COLUMNS
 
 #: Deal stages of the funnel, in order, with the deals column that records entering each.
 FUNNEL_STAGES = (
@@ -20,7 +23,27 @@ FUNNEL_STAGES = (
     ("connected", "grid_connected"),
     ("energised", "first_power"),
 )
-COST_COLUMNS = ("capex_usd", "energy_usd", "bridge_premium_usd", "unserved_usd")
+#: Timeseries column of the notional unserved-demand penalty (lost margin, not a payment).
+PENALTY_COLUMN = "unserved_usd"
+#: Cost categories of the breakdown: the cash paid, then the notional penalty.
+COST_COLUMNS = (*CASH_COLUMNS, PENALTY_COLUMN)
+#: What people see for each cost category.
+COST_LABELS = {
+    "capex_usd": "capex",
+    "energy_usd": "energy",
+    "bridge_premium_usd": "bridge premium",
+    PENALTY_COLUMN: "unserved-demand penalty (notional)",
+}
+
+
+def summary_percentiles(summary: dict[str, Any]) -> Percentiles:
+    """The percentiles a summary reports (``summary["report"]["percentiles"]``)."""
+    return Percentiles(tuple(summary["report"]["percentiles"]))
+
+
+def run_percentiles(run: RunDir) -> Percentiles:
+    """The percentiles the run's summary reports, which every table and takeaway follows."""
+    return summary_percentiles(run.summary)
 
 
 def region_names(run: RunDir) -> dict[str, str]:
@@ -31,13 +54,6 @@ def region_names(run: RunDir) -> dict[str, str]:
 def deals(run: RunDir, columns: list[str]) -> pd.DataFrame:
     """Some columns of deals.parquet."""
     return run.table("deals", columns)
-
-
-def time_to_power(run: RunDir) -> pd.DataFrame:
-    """Months from launch to first power of deals launched in the run that reached power."""
-    table = deals(run, ["region", "kind", "in_flight", "months_to_first_power"])
-    powered = table[~table["in_flight"].astype(bool) & table["months_to_first_power"].notna()]
-    return powered[["region", "kind", "months_to_first_power"]].reset_index(drop=True)
 
 
 def funnel(run: RunDir) -> pd.DataFrame:
@@ -96,13 +112,15 @@ def queue_waits(run: RunDir) -> pd.DataFrame:
     return out[out["months"].notna()].reset_index(drop=True)
 
 
-def regional_quantiles(run: RunDir) -> pd.DataFrame:
-    """Median, P10 and P90 of energised MW by region and month end (long form)."""
+def regional_quantiles(run: RunDir, percentiles: Percentiles | None = None) -> pd.DataFrame:
+    """Percentiles of energised MW by region and month end (long form): ``p50_mw`` and so on.
+
+    ``percentiles`` default to those the run reports (``run_percentiles``).
+    """
+    chosen = percentiles or run_percentiles(run)
     table = run.table("regions", ["date", "region", "energized_mw"])
     grouped = table.groupby(["region", "date"], sort=True)["energized_mw"]
-    out = grouped.quantile(0.5).rename("p50_mw").to_frame()
-    out["p10_mw"] = grouped.quantile(0.1)
-    out["p90_mw"] = grouped.quantile(0.9)
+    out = pd.DataFrame({f"{key}_mw": grouped.quantile(q) for key, q in chosen.quantiles.items()})
     return out.reset_index()
 
 
@@ -149,7 +167,10 @@ def _units_by(months_at: pd.Series, units: pd.Series, months: np.ndarray) -> np.
 
 
 def cumulative_costs(run: RunDir) -> pd.DataFrame:
-    """Mean cumulative spend by category and month end (USD): date plus one column per cost."""
+    """Mean cumulative cost by category and month end (USD): date plus one column per category.
+
+    The cash categories come first; ``PENALTY_COLUMN`` is the notional unserved-demand penalty.
+    """
     table = run.table("timeseries", ["replication", "date", *COST_COLUMNS])
     means = table.groupby("date", sort=True)[list(COST_COLUMNS)].mean()
     return means.cumsum().reset_index()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from capsim.errors import UsageError
-from capsim.report import charts, charts_memo, takeaways
+from capsim.report import charts, charts_measures, charts_memo, takeaways
 from capsim.report.charts import RunLabel
 from capsim.runs.rundir import RunDir
 
@@ -41,18 +41,39 @@ SUITE: tuple[ChartSpec, ...] = (
     ),
     ChartSpec(
         "capacity_fan",
-        "Demand and capacity: P10-P50-P90 fan",
-        charts.draw_from_bands(charts.capacity_fan),
+        "Demand and capacity: percentile fan",
+        charts.draw_capacity_fan,
         takeaways.capacity_fan,
     ),
     ChartSpec(
         "shortfall_probability",
         "Probability of a shortfall by month",
-        charts.draw_from_bands(charts.shortfall_probability),
+        charts.draw_shortfall_probability,
         takeaways.shortfall_probability,
     ),
     ChartSpec(
-        "time_to_power", "Time to power", charts_memo.draw_time_to_power, takeaways.time_to_power
+        "kpi_distributions",
+        "Served share, shortfall and cash cost across replications",
+        charts_measures.draw_kpi_distributions,
+        charts_measures.kpi_distributions_takeaway,
+    ),
+    ChartSpec(
+        "p_dates",
+        "P-dates: when each MW milestone is energised",
+        charts_measures.draw_p_dates,
+        charts_measures.p_dates_takeaway,
+    ),
+    ChartSpec(
+        "time_to_power",
+        "Time to power: share of launched deals with power",
+        charts_measures.draw_time_to_power,
+        charts_measures.time_to_power_takeaway,
+    ),
+    ChartSpec(
+        "delay_causes",
+        "What delayed first power, by cause",
+        charts_measures.draw_delay_causes,
+        charts_measures.delay_causes_takeaway,
     ),
     ChartSpec("deal_funnel", "Deal funnel", charts_memo.draw_deal_funnel, takeaways.deal_funnel),
     ChartSpec(

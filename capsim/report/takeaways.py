@@ -15,6 +15,7 @@ import pandas as pd
 from capsim.model.records import BACKGROUND, OWN
 from capsim.report import data as memo_data
 from capsim.runs.rundir import RunDir
+from capsim.runs.tables import CASH_COLUMNS
 
 
 def month_label(run: RunDir, month: float) -> str:
@@ -34,28 +35,31 @@ def _kpi(summary: dict[str, Any], name: str, stat: str) -> float | None:
 
 
 def capacity_vs_demand(run: RunDir) -> str:
-    """P90 shortfall and the date by which capacity covers demand for good with 50% chance."""
+    """High-percentile shortfall and the date by which capacity covers demand for good at P50."""
     summary = run.summary
-    p90 = _kpi(summary, "shortfall_mw_months", "p90") or 0.0
-    size = f"{p90 / 1000:,.2f} GW-months" if p90 >= 1000 else f"{p90:,.0f} MW-months"
+    percentiles = memo_data.run_percentiles(run)
+    high = _kpi(summary, "shortfall_mw_months", percentiles.high) or 0.0
+    size = f"{high / 1000:,.2f} GW-months" if high >= 1000 else f"{high:,.0f} MW-months"
     covered = _kpi(summary, "covered_for_good_month", "p50")
     share = (_kpi(summary, "covered_by_horizon", "mean") or 0.0) * 100
     if covered is not None and math.isfinite(covered):
         when = f"50% chance capacity covers demand for good by {month_label(run, covered)}"
     else:
         when = f"capacity covers demand for good by the horizon in only {share:.0f}% of runs"
-    return f"P90 shortfall {size}; {when}."
+    return f"{percentiles.labels[percentiles.high]} shortfall {size}; {when}."
 
 
 def capacity_fan(run: RunDir) -> str:
-    """Median capacity against median demand (and its P10-P90) at the horizon."""
+    """Median capacity against median demand (and its band) at the horizon."""
     summary = run.summary
+    percentiles = memo_data.run_percentiles(run)
     capacity, demand = "capacity_mw_at_horizon", "demand_mw_at_horizon"
     return (
         f"At the horizon, median capacity {_number(_kpi(summary, capacity, 'p50'))} MW "
         f"against median demand {_number(_kpi(summary, demand, 'p50'))} MW "
-        f"(demand P10-P90 {_number(_kpi(summary, demand, 'p10'))}-"
-        f"{_number(_kpi(summary, demand, 'p90'))} MW)."
+        f"(demand {percentiles.band_label} "
+        f"{_number(_kpi(summary, demand, percentiles.low))}-"
+        f"{_number(_kpi(summary, demand, percentiles.high))} MW)."
     )
 
 
@@ -70,36 +74,6 @@ def shortfall_probability(run: RunDir) -> str:
     return (
         f"Chance of a shortfall: {by_year[first]:.0%} in {first}, {by_year[last]:.0%} in "
         f"{last}; {after}."
-    )
-
-
-def time_to_power(run: RunDir) -> str:
-    """Fastest and slowest deal kinds by median months to first power, over powered deals only.
-
-    The share of launched deals that got power is given beside each, since the median leaves the
-    others out.
-    """
-    by_kind: dict[str, dict[str, Any]] = run.summary["months_to_first_power_of_powered_deals"][
-        "by_kind"
-    ]
-    medians = {
-        k: float(v["p50"])
-        for k, v in by_kind.items()
-        if v.get("p50") is not None and math.isfinite(float(v["p50"]))
-    }
-    if not medians:
-        return "No deal reached first power within the horizon."
-    share = {k: float(by_kind[k].get("powered_share") or 0.0) for k in medians}
-    fast, slow = min(medians, key=medians.__getitem__), max(medians, key=medians.__getitem__)
-    if fast == slow:
-        return (
-            f"Median {medians[fast]:.0f} months from launch to first power ({fast}), over "
-            f"the {share[fast]:.0%} of launched deals that got power."
-        )
-    return (
-        f"Median months from launch to first power, over deals that got power: {fast} "
-        f"{medians[fast]:.0f} ({share[fast]:.0%} of launched got power), {slow} "
-        f"{medians[slow]:.0f} ({share[slow]:.0%})."
     )
 
 
@@ -162,13 +136,29 @@ def equipment_backlog(run: RunDir) -> str:
 
 
 def cost_breakdown(run: RunDir) -> str:
-    """Mean total cost and the shares of capex and unserved demand."""
+    """Mean cash cost with the shares of capex and energy, and the notional penalty beside it.
+
+    The unserved-demand penalty is lost margin, not money paid, so it is never mixed into the
+    cash shares; the total including it is stated apart.
+    """
     totals = memo_data.cumulative_costs(run).iloc[-1]
-    total = float(sum(totals[c] for c in memo_data.COST_COLUMNS))
-    if total <= 0:
+    cash = float(sum(totals[c] for c in CASH_COLUMNS))
+    penalty = float(totals[memo_data.PENALTY_COLUMN])
+    if cash <= 0 and penalty <= 0:
         return "No cost recorded."
-    return (
-        f"Mean total cost USD {total / 1e9:,.1f} bn: capex {totals['capex_usd'] / total:.0%}, "
-        f"energy {totals['energy_usd'] / total:.0%}, "
-        f"unserved demand {totals['unserved_usd'] / total:.0%}."
+    shares = (
+        f": capex {totals['capex_usd'] / cash:.0%}, energy {totals['energy_usd'] / cash:.0%}, "
+        f"bridge premium {totals['bridge_premium_usd'] / cash:.0%}"
+        if cash > 0
+        else ""
     )
+    return (
+        f"Mean cash cost USD {_billions(cash)} bn{shares}; notional unserved-demand penalty "
+        f"USD {_billions(penalty)} bn (total cost including the penalty "
+        f"USD {_billions(cash + penalty)} bn)."
+    )
+
+
+def _billions(usd: float) -> str:
+    """USD as billions with one decimal, e.g. '1.3'."""
+    return f"{usd / 1e9:,.1f}"

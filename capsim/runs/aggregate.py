@@ -14,32 +14,52 @@ import numpy as np
 import pandas as pd
 
 from capsim.model.records import OWN
-from capsim.runs.kpis import QUANTILES, SUMMARY_WAITS, wait_columns
-from capsim.runs.rundir import read_parquet, read_table
+from capsim.runs.kpis import SUMMARY_WAITS, Percentiles, wait_columns
+from capsim.runs.rundir import load_run_scenario, parquet_columns, read_parquet, read_table
 from capsim.runs.tables import summarize
+from capsim.scenario.schema import Scenario
 
-DEAL_COLUMNS_FOR_SUMMARY = ["kind", "region", "in_flight", "first_power", "months_to_first_power"]
-LAUNCHED_DEALS: list[tuple[str, str, Any]] = [("in_flight", "==", False)]
+#: Deal columns the summary reads besides the delays: identity, launch, power and end.
+DEAL_COLUMNS_FOR_SUMMARY = [
+    "kind",
+    "region",
+    "mw",
+    "in_flight",
+    "launched",
+    "first_power",
+    "months_to_first_power",
+    "ended_month",
+]
 QUEUE_COLUMNS_FOR_SUMMARY = ["replication", "region", "applicant", *wait_columns(SUMMARY_WAITS)]
 
 
-def summary_from_parts(run_dir: Path) -> dict[str, Any]:
-    """summary.json's contents from the parts of a run."""
+def summary_from_parts(
+    run_dir: Path, scenario: Scenario, percentiles: Percentiles | None = None
+) -> dict[str, Any]:
+    """summary.json's contents from the parts of a run (percentiles: the scenario's if None)."""
+    delay_columns = [
+        c
+        for c in parquet_columns(run_dir / "deals.parquet")
+        if c.startswith("delay_") and c.endswith("_months")
+    ]
     tables = {
         "kpis": read_table(run_dir, "kpis"),
-        "deals": read_table(run_dir, "deals", DEAL_COLUMNS_FOR_SUMMARY, filters=LAUNCHED_DEALS),
+        "milestones": read_table(run_dir, "milestones"),
+        "deals": read_table(run_dir, "deals", [*DEAL_COLUMNS_FOR_SUMMARY, *delay_columns]),
         "queue": read_table(
             run_dir, "queue", QUEUE_COLUMNS_FOR_SUMMARY, filters=[("applicant", "==", OWN)]
         ),
     }
-    return summarize(tables)
+    return summarize(tables, scenario, percentiles)
 
 
 BANDED = ("demand_mw", "capacity_mw", "energized_mw", "bridge_mw", "shortfall_mw")
 
 
-def monthly_bands(run_dir: Path) -> pd.DataFrame:
+def monthly_bands(run_dir: Path, percentiles: Percentiles | None = None) -> pd.DataFrame:
     """Per month end: percentiles of demand, capacity and shortfall; shortfall probability.
+
+    ``percentiles`` default to those of the scenario the run (or staging directory) stored.
 
     Rows are stored replication by replication, months in order (checked, not assumed), so each
     column reshapes to a (replications x months) array; one column is read at a time, so the
@@ -55,13 +75,14 @@ def monthly_bands(run_dir: Path) -> pd.DataFrame:
     ):
         raise ValueError(f"{path} is not stored replication by replication, month by month")
     del month
+    chosen = percentiles or Percentiles.of(load_run_scenario(run_dir))
     first_part = sorted(path.glob("part-*.parquet"))[0]
     dates = read_parquet(first_part, columns=["date"])["date"].to_numpy()[:months]
     out = pd.DataFrame({"date": dates})
     for column in BANDED:
         values = read_parquet(path, columns=[column])[column].to_numpy()
         grid = values.reshape(replications, months)
-        for tag, q in QUANTILES.items():
+        for tag, q in chosen.quantiles.items():
             out[f"{column[:-3]}_{tag}_mw"] = np.quantile(grid, q, axis=0)
         if column == "shortfall_mw":
             out["shortfall_probability"] = (grid > 1e-6).mean(axis=0)

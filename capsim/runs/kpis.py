@@ -12,24 +12,96 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from capsim.scenario.schema import DEFAULT_PERCENTILES, Scenario
+
 if TYPE_CHECKING:
     import pandas as pd
 
-#: Percentiles every summary reports, over replications.
-PERCENTILES: tuple[int, ...] = (10, 50, 90)
-#: Summary key of each percentile and its quantile: ``{"p10": 0.1, "p50": 0.5, "p90": 0.9}``.
-QUANTILES: dict[str, float] = {f"p{p}": p / 100 for p in PERCENTILES}
-#: Column header of each percentile for people: ``{"p10": "P10", ...}``.
-PERCENTILE_LABELS: dict[str, str] = {f"p{p}": f"P{p}" for p in PERCENTILES}
+
+@dataclass(frozen=True)
+class Percentiles:
+    """The percentiles over replications a run reports (the scenario's ``report.percentiles``).
+
+    Summary keys are ``p10``, ``p50``...; people see ``P10``, ``P50``...; the median is always
+    among them, and bands run from the lowest to the highest.
+    """
+
+    values: tuple[int, ...] = DEFAULT_PERCENTILES
+
+    def __post_init__(self) -> None:
+        if 50 not in self.values or list(self.values) != sorted(set(self.values)):
+            raise ValueError(f"percentiles {self.values} must increase and include 50")
+        if not all(1 <= p <= 99 for p in self.values):
+            raise ValueError(f"percentiles {self.values} must lie between 1 and 99")
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> Percentiles:
+        """The percentiles a scenario asks for."""
+        return cls(tuple(scenario.report.percentiles))
+
+    @classmethod
+    def parse(cls, text: str) -> Percentiles:
+        """Percentiles from '10,50,80,90'; ValueError saying what is wrong otherwise."""
+        try:
+            values = tuple(int(part) for part in text.split(",") if part.strip())
+        except ValueError:
+            raise ValueError(
+                f"percentiles {text!r} are not whole numbers; expected e.g. '10,50,80,90'"
+            ) from None
+        return cls(values)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """Summary keys: ``("p10", "p50", ...)``."""
+        return tuple(f"p{p}" for p in self.values)
+
+    @property
+    def quantiles(self) -> dict[str, float]:
+        """Summary key of each percentile and its quantile: ``{"p10": 0.1, ...}``."""
+        return {f"p{p}": p / 100 for p in self.values}
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """Heading of each percentile for people: ``{"p10": "P10", ...}``."""
+        return {f"p{p}": f"P{p}" for p in self.values}
+
+    @property
+    def low(self) -> str:
+        """Key of the lowest percentile (the bottom of every band)."""
+        return f"p{self.values[0]}"
+
+    @property
+    def high(self) -> str:
+        """Key of the highest percentile (the top of every band)."""
+        return f"p{self.values[-1]}"
+
+    @property
+    def band_label(self) -> str:
+        """How people read the band, e.g. 'P10-P90'."""
+        return f"P{self.values[0]}-P{self.values[-1]}"
+
+
+#: The percentiles reported when nothing says otherwise.
+DEFAULT = Percentiles()
 
 KpiKind = Literal[
-    "mw", "mw_months", "usd", "usd_per_mw", "months", "month", "share", "probability", "count"
+    "mw",
+    "mw_months",
+    "mwh",
+    "usd",
+    "usd_per_mw",
+    "months",
+    "month",
+    "share",
+    "probability",
+    "count",
 ]
 
 #: Per kind: the divisor of a value for display and the unit people see.
 _DISPLAY: dict[str, tuple[float, str]] = {
     "mw": (1.0, "MW"),
     "mw_months": (1.0, "MW-months"),
+    "mwh": (1e3, "GWh"),
     "usd": (1e6, "USD m"),
     "usd_per_mw": (1e6, "USD m"),
     "months": (1.0, "months"),
@@ -78,11 +150,41 @@ class Kpi:
 #: Every per-replication KPI column of ``kpis.parquet`` (bar the per-year shortfall), in order.
 KPIS: tuple[Kpi, ...] = (
     Kpi(
+        "served_share",
+        "fraction",
+        "served share",
+        "share",
+        "Demand-weighted share served: MW-months served over MW-months demanded.",
+        "{:.1%}",
+    ),
+    Kpi(
+        "committed_served_share",
+        "fraction",
+        "committed served share",
+        "share",
+        "Share of committed demand's MW-months served (committed demand is served first).",
+        "{:.1%}",
+    ),
+    Kpi(
+        "committed_shortfall_mw_months",
+        "MW-months",
+        "committed shortfall",
+        "mw_months",
+        "Committed demand not covered, summed over the month ends of the horizon.",
+    ),
+    Kpi(
         "shortfall_mw_months",
         "MW-months",
         "shortfall",
         "mw_months",
         "Demand not covered, summed over the month ends of the horizon.",
+    ),
+    Kpi(
+        "shortfall_beyond_tolerance_mw_months",
+        "MW-months",
+        "shortfall beyond tolerance",
+        "mw_months",
+        "Shortfall above the tolerated share of demand, summed over the month ends.",
     ),
     Kpi(
         "peak_shortfall_mw",
@@ -128,6 +230,28 @@ KPIS: tuple[Kpi, ...] = (
         "{:,.2f}",
     ),
     Kpi(
+        "flexible_mw_months",
+        "MW-months",
+        "flexible (non-firm) connection",
+        "mw_months",
+        "Non-firm connected MW before curtailment, summed over the month ends.",
+        "{:,.2f}",
+    ),
+    Kpi(
+        "curtailed_mwh",
+        "MWh",
+        "curtailed energy",
+        "mwh",
+        "Energy of flexible connections curtailed over the horizon.",
+    ),
+    Kpi(
+        "reserved_units_unused",
+        "units",
+        "reserved equipment units unused",
+        "count",
+        "Units reserved ahead of need that no deal had claimed by the horizon.",
+    ),
+    Kpi(
         "deals_launched",
         "deals",
         "deals launched",
@@ -159,25 +283,54 @@ KPIS: tuple[Kpi, ...] = (
         "Premium paid for bridge power over grid energy.",
     ),
     Kpi(
-        "unserved_usd",
+        "queue_fees_usd",
         "USD",
-        "unserved demand cost",
+        "queue deposits and fees",
         "usd",
-        "Lost margin on demand not covered.",
+        "Grid queue deposits and milestone payments of our requests, less refunds.",
+    ),
+    Kpi(
+        "reservation_usd",
+        "USD",
+        "factory slot deposits",
+        "usd",
+        "Deposits paid on equipment units reserved ahead of need.",
+    ),
+    Kpi(
+        "cash_cost_usd",
+        "USD",
+        "cash cost",
+        "usd",
+        "Money actually paid over the horizon: capex, energy, bridge premium, queue fees "
+        "and slot deposits.",
+    ),
+    Kpi(
+        "cash_cost_npv_usd",
+        "USD",
+        "cash cost NPV",
+        "usd",
+        "Cash cost discounted monthly to the start at the scenario's discount rate.",
+    ),
+    Kpi(
+        "unserved_penalty_usd",
+        "USD",
+        "unserved-demand penalty",
+        "usd",
+        "Notional lost margin on demand not covered (not a payment).",
     ),
     Kpi(
         "total_cost_usd",
         "USD",
-        "total cost",
+        "total cost including the penalty",
         "usd",
-        "Capex, energy, bridge premium and unserved cost over the horizon.",
+        "Cash cost plus the unserved-demand penalty over the horizon.",
     ),
     Kpi(
         "cost_npv_usd",
         "USD",
-        "cost NPV",
+        "total cost NPV including the penalty",
         "usd",
-        "Total cost discounted monthly to the start at the scenario's discount rate.",
+        "Total cost (penalty included) discounted monthly to the start.",
     ),
     Kpi(
         "cost_per_delivered_mw_usd",
@@ -198,16 +351,38 @@ COVERED_BY_HORIZON = Kpi(
     "Share of replications in which demand is covered for good before the horizon.",
     "{:.0%}",
 )
-#: Per-replication flag of a calendar year with any month-end shortfall; its mean is the
-#: year's shortfall probability. ``name`` is the column prefix, the year follows it.
+#: Per-replication flag of a calendar year with any month-end shortfall, however small; its
+#: mean is the year's probability of any shortfall. ``name`` is the column prefix, the year
+#: follows it.
 SHORTFALL_IN_YEAR = Kpi(
     "shortfall_in_",
     "probability",
-    "P(shortfall)",
+    "P(any shortfall)",
     "probability",
-    "1 if the replication is short at any month end of the calendar year, else 0.",
+    "1 if the replication is short by any amount at any month end of the year, else 0.",
     "{:.0%}",
 )
+#: Per-replication flag of a calendar year in which some month's shortfall exceeds the
+#: tolerated share of demand; its mean is the year's probability of a real shortfall.
+BEYOND_TOLERANCE_IN_YEAR = Kpi(
+    "beyond_tolerance_in_",
+    "probability",
+    "P(shortfall beyond tolerance)",
+    "probability",
+    "1 if some month end of the year is short by more than the tolerated share, else 0.",
+    "{:.0%}",
+)
+#: Per-replication served share of one calendar year.
+SERVED_SHARE_IN_YEAR = Kpi(
+    "served_share_in_",
+    "fraction",
+    "served share",
+    "share",
+    "MW-months served over MW-months demanded in the calendar year.",
+    "{:.1%}",
+)
+#: Every per-year KPI family, each a column prefix followed by the year.
+YEARLY: tuple[Kpi, ...] = (SHORTFALL_IN_YEAR, BEYOND_TOLERANCE_IN_YEAR, SERVED_SHARE_IN_YEAR)
 #: Months from launch to first power of the deals that got power, by deal kind or region.
 MONTHS_TO_FIRST_POWER = Kpi(
     "months_to_first_power_of_powered_deals",
@@ -332,7 +507,7 @@ CATALOGUE: dict[str, Kpi] = {
     for k in (
         *KPIS,
         COVERED_BY_HORIZON,
-        SHORTFALL_IN_YEAR,
+        *YEARLY,
         MONTHS_TO_FIRST_POWER,
         *(w.kpi for w in QUEUE_WAITS.values()),
     )
@@ -344,9 +519,8 @@ def wait_columns(waits: Sequence[QueueWait]) -> list[str]:
     return list(dict.fromkeys(c for w in waits for c in (w.start, w.end)))
 
 
-def shortfall_in_year(year: int | str) -> Kpi:
-    """The per-year shortfall KPI of one calendar year (a column of ``kpis.parquet``)."""
-    base = SHORTFALL_IN_YEAR
+def in_year(base: Kpi, year: int | str) -> Kpi:
+    """A per-year KPI of one calendar year (a column of ``kpis.parquet``), e.g. 2028's."""
     return Kpi(
         f"{base.name}{year}",
         base.unit,
@@ -357,11 +531,27 @@ def shortfall_in_year(year: int | str) -> Kpi:
     )
 
 
+def shortfall_in_year(year: int | str) -> Kpi:
+    """The per-year any-shortfall KPI of one calendar year."""
+    return in_year(SHORTFALL_IN_YEAR, year)
+
+
+def yearly_columns(base: Kpi, columns: Sequence[str]) -> dict[str, str]:
+    """The year of every column of ``columns`` in a per-year family: ``{column: year}``."""
+    out = {}
+    for column in columns:
+        year = column.removeprefix(base.name)
+        if year != column and year.isdigit():
+            out[column] = year
+    return out
+
+
 def lookup(name: str) -> Kpi:
     """The catalogue entry of a KPI column or summary key; KeyError if it has none."""
     if name in CATALOGUE:
         return CATALOGUE[name]
-    year = name.removeprefix(SHORTFALL_IN_YEAR.name)
-    if year != name and year.isdigit():
-        return shortfall_in_year(year)
+    for base in YEARLY:
+        year = name.removeprefix(base.name)
+        if year != name and year.isdigit():
+            return in_year(base, year)
     raise KeyError(f"no KPI {name!r} in the catalogue")

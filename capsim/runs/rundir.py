@@ -29,7 +29,16 @@ from capsim.runs.tables import month_end_dates
 from capsim.scenario.schema import Scenario
 
 #: The Parquet tables of a run directory.
-RUN_TABLES = ("timeseries", "regions", "deals", "queue", "equipment", "headroom", "kpis")
+RUN_TABLES = (
+    "timeseries",
+    "regions",
+    "deals",
+    "queue",
+    "equipment",
+    "headroom",
+    "kpis",
+    "milestones",
+)
 #: A row filter as pyarrow takes it: ``[("applicant", "==", "own")]``.
 Filters = list[tuple[str, str, Any]]
 
@@ -42,6 +51,14 @@ def read_parquet(
     The single reader of run tables, so every table is read the same way whoever asks.
     """
     return pd.read_parquet(path, columns=columns, filters=filters)
+
+
+def parquet_columns(path: Path) -> list[str]:
+    """Column names of a table folder (from its first part) or of one part file."""
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+    first = sorted(path.glob("part-*.parquet"))[0] if path.is_dir() else path
+    return list(pq.read_schema(first).names)
 
 
 def read_table(

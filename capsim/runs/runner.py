@@ -349,7 +349,7 @@ def _finish(
     plan = writer.progress
     recorded = plan["chunks"]
     kept = [c for c in chunks if str(c.index) in recorded]
-    summary = summary_from_parts(writer.staging)
+    summary = summary_from_parts(writer.staging, scenario)
     writer.write_json("summary.json", summary)
     writer.write_text("summary.csv", summary_rows(summary).to_csv(index=False))
     replications = sum(len(c.replications) for c in kept)

@@ -443,7 +443,16 @@ def _check_summary(data: dict[str, Any]) -> None:
     kpis = _need(data, "kpis", (dict,))
     if not all(isinstance(stats, dict) for stats in kpis.values()):
         raise _DamagedError("a KPI's statistics are not an object")
-    _need(data, "shortfall_probability_by_year", (dict,))
+    for key in (
+        "report",
+        "shortfall_probability_by_year",
+        "beyond_tolerance_probability_by_year",
+        "served_share_by_year",
+        "time_to_power",
+        "criticality",
+    ):
+        _need(data, key, (dict,))
+    _need(data, "p_dates", (list,))
 
 
 def read_summary(run_dir: Path) -> dict[str, Any]:

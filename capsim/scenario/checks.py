@@ -24,6 +24,8 @@ from capsim.scenario.schema import (
 Finding = tuple[tuple[str | int, ...], str]
 
 MAX_HORIZON_MONTHS = 600
+#: Most buffer requests the policy may hold at once, across regions.
+MAX_BUFFER_REQUESTS = 1_000
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:
@@ -229,6 +231,76 @@ def check_bridge(s: Scenario) -> list[Finding]:
     return []
 
 
+def check_grid_request_point(s: Scenario) -> list[Finding]:
+    """A kind's ``grid_request_at`` must be one of its stages or 'signed', on a kind with grid."""
+    found: list[Finding] = []
+    for name, kind in s.deal_kinds.items():
+        point = kind.grid_request_at
+        if point == SIGNED:
+            continue
+        path = ("deal_kinds", name, "grid_request_at")
+        stages = [stage.name for stage in kind.stages]
+        if not kind.needs_grid:
+            found.append((path, f"{name} deals file no grid request (needs_grid is false)"))
+        elif point not in stages:
+            choices = [*stages, SIGNED]
+            found.append(
+                (
+                    path,
+                    f"{name} deals have no stage {point!r} (expected one of: "
+                    f"{', '.join(choices)}{suggest(point, choices)})",
+                )
+            )
+    return found
+
+
+def check_lever_references(s: Scenario) -> list[Finding]:
+    """Regions and pools the procurement levers name must exist, and levers must be usable."""
+    found: list[Finding] = []
+    regions = s.regions.keys()
+    for name in s.policy.queue_buffer_mw:
+        if name not in regions:
+            found.append((("policy", "queue_buffer_mw", name), _unknown("region", name, regions)))
+    held = sum(s.policy.queue_buffer_mw.values()) / s.policy.queue_buffer_request_mw
+    if held > MAX_BUFFER_REQUESTS:
+        found.append(
+            (
+                ("policy", "queue_buffer_request_mw"),
+                f"the queue buffer would hold about {held:,.0f} requests at once; expected at most "
+                f"{MAX_BUFFER_REQUESTS:,}: raise queue_buffer_request_mw",
+            )
+        )
+    pools = s.equipment.keys()
+    for name in s.policy.equipment_reservations:
+        if name not in pools:
+            found.append(
+                (
+                    ("policy", "equipment_reservations", name),
+                    _unknown("equipment pool", name, pools),
+                )
+            )
+    pool = s.bridge.equipment_pool
+    if pool is not None:
+        if pool not in pools:
+            found.append((("bridge", "equipment_pool"), _unknown("equipment pool", pool, pools)))
+        elif s.bridge.units_per_100mw <= 0:
+            found.append(
+                (
+                    ("bridge", "units_per_100mw"),
+                    f"bridge units come from pool {pool!r}; expected units_per_100mw > 0",
+                )
+            )
+    if s.policy.accept_flexible and all(r.grid.flexible is None for r in s.regions.values()):
+        found.append(
+            (
+                ("policy", "accept_flexible"),
+                "accept_flexible is true but no region offers a flexible connection "
+                "(expected regions.<id>.grid.flexible in at least one region)",
+            )
+        )
+    return found
+
+
 def check_target_regions(s: Scenario) -> list[Finding]:
     """Every region a calibration target names must be defined (or be 'all')."""
     found: list[Finding] = []
@@ -387,8 +459,8 @@ def check_workload(s: Scenario) -> list[Finding]:
                     _too_often("cluster window", queue.cluster_window_months, horizon, windows),
                 )
             )
-        competitors = region.grid.competitors
-        requests += competitors.arrivals_per_year * horizon / 12 + competitors.initial_requests
+        for _, competitors in region.grid.competitor_classes():
+            requests += competitors.arrivals_per_year * horizon / 12 + competitors.initial_requests
     if requests > MAX_COMPETITOR_REQUESTS:
         first = next(iter(s.regions))
         found.append(
@@ -477,6 +549,8 @@ ALL_CHECKS: tuple[Callable[[Scenario], list[Finding]], ...] = (
     check_deals_in_flight,
     check_equipment_order_point,
     check_bridge,
+    check_grid_request_point,
+    check_lever_references,
     check_workload,
     check_target_regions,
     check_target_months,

@@ -7,11 +7,12 @@ Durations are in months, power in MW (facility MW unless a name says ``it_mw``),
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from capsim.scenario.dists import AtLeastOneDist, Dist, Fixed, NonNegativeDist
 
@@ -38,6 +39,14 @@ class Frozen(BaseModel):
     model_config = ConfigDict(
         frozen=True, extra="forbid", populate_by_name=True, validate_default=True
     )
+
+
+def _round_mw(mw: float) -> float:
+    """Round a MW level to two significant figures (1,234 -> 1,200), as people quote them."""
+    if not 0 < mw < math.inf:
+        return 0.0
+    digits = 1 - math.floor(math.log10(mw))
+    return float(round(mw, digits))
 
 
 def month_index(text: str) -> int:
@@ -120,6 +129,13 @@ class Demand(Frozen):
     region_bound: list[RegionBound] = Field(
         default_factory=list, max_length=50, description="Demand that must be served in a region."
     )
+    committed_share: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="Share of demand that is committed (the rest is aspirational); committed "
+        "demand is served first (fraction).",
+    )
 
 
 # --- regions ---------------------------------------------------------------------------------
@@ -131,6 +147,24 @@ class HeadroomUpgrade(Frozen):
     name: str = Field(default="upgrade", max_length=80, description="Label, e.g. 'Inzai 2nd bank'.")
     mw: float = Field(gt=0, allow_inf_nan=False, description="MW of headroom the upgrade adds.")
     month: NonNegativeDist = Field(description="Months from start until it is in service.")
+
+
+class QueueMilestone(Frozen):
+    """A payment due some months after filing; competitors may drop out rather than pay it."""
+
+    name: str = Field(pattern=_ID, description="Label, e.g. 'construction_contribution'.")
+    after_months: float = Field(
+        gt=0, le=600, description="Months after filing at which the payment falls due."
+    )
+    usd_per_mw: float = Field(
+        default=0.0, ge=0, allow_inf_nan=False, description="Payment per MW requested, USD."
+    )
+    drop_share: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Chance a competing request still waiting then withdraws instead (fraction).",
+    )
 
 
 class Queue(Frozen):
@@ -155,12 +189,45 @@ class Queue(Frozen):
         le=120,
         description="Hazard that one of our requests withdraws while waiting, per year.",
     )
+    deposit_usd_per_mw: float = Field(
+        default=0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Deposit paid when one of our requests is filed, USD per MW requested.",
+    )
+    refund_share: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Share of the deposit returned when our request withdraws (fraction).",
+    )
+    milestones: list[QueueMilestone] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Payments due after filing (our requests pay; competitors may drop out).",
+    )
     headroom_order: Literal["fifo", "first_fit"] = Field(
         default="fifo",
         description="How waiting requests are served when headroom frees up (no unit): 'fifo' "
         "strictly in filing order, a large request at the head blocks those behind it "
         "(head-of-line blocking); 'first_fit' serves, in filing order, every waiting request "
         "that fits the headroom available.",
+    )
+
+
+class WeibullWithdrawal(Frozen):
+    """Time from filing to withdrawal with a hazard that changes with time in queue.
+
+    A shape above 1 makes a request likelier to give up the longer it has waited; below 1, most
+    give up early (speculative requests filed to hold a place).
+    """
+
+    model: Literal["weibull"]
+    shape: float = Field(
+        gt=0, le=20, description="Weibull shape (no unit); 1 is a constant hazard."
+    )
+    scale_months: float = Field(
+        gt=0, le=10_000, description="Weibull scale: 63% of requests withdraw within it (months)."
     )
 
 
@@ -174,10 +241,43 @@ class Competitors(Frozen):
         default=0, ge=0, le=10_000, description="Requests already waiting for a study at the start."
     )
     mw: NonNegativeDist = Field(description="MW asked by one request; drawn per request.")
-    withdrawal_per_year: float = Field(
+    withdrawal_per_year: float | None = Field(
+        default=None,
         ge=0,
         le=120,
-        description="Hazard that a competing request withdraws while waiting, per year.",
+        description="Constant hazard that a competing request withdraws while waiting, per year "
+        "(give this or 'withdrawal').",
+    )
+    withdrawal: WeibullWithdrawal | None = Field(
+        default=None,
+        description="Withdrawal that depends on time in queue (give this or "
+        "'withdrawal_per_year').",
+    )
+
+    @model_validator(mode="after")
+    def _one_withdrawal(self) -> Competitors:
+        if (self.withdrawal_per_year is None) == (self.withdrawal is None):
+            raise ValueError(
+                "give exactly one of 'withdrawal_per_year' (constant hazard) and 'withdrawal' "
+                "({model: weibull, shape, scale_months})"
+            )
+        return self
+
+
+class CompetitorClass(Competitors):
+    """One class of competing applicants, e.g. firm projects or speculative requests."""
+
+    name: str = Field(pattern=_ID, description="Class name, e.g. 'firm' or 'speculative'.")
+
+
+class Flexible(Frozen):
+    """Non-firm (flexible) connections: earlier power, curtailed until firm headroom is granted."""
+
+    max_mw: float = Field(
+        ge=0, allow_inf_nan=False, description="Most MW connected non-firm in the region at once."
+    )
+    curtailment_share: float = Field(
+        ge=0, le=1, description="Share of a flexible connection's energy curtailed (fraction)."
     )
 
 
@@ -189,7 +289,34 @@ class Grid(Frozen):
         default_factory=list, max_length=100, description="Lumpy headroom additions."
     )
     queue: Queue
-    competitors: Competitors
+    competitors: Competitors | list[CompetitorClass] = Field(
+        description="Competing applicants: one mapping, or a list of named classes (e.g. firm "
+        "and speculative), each with its own arrivals, backlog, size and withdrawal."
+    )
+    flexible: Flexible | None = Field(
+        default=None,
+        description="Non-firm connection offer of the region (none if absent).",
+    )
+
+    @field_validator("competitors")
+    @classmethod
+    def _unique_classes(
+        cls, value: Competitors | list[CompetitorClass]
+    ) -> Competitors | list[CompetitorClass]:
+        if isinstance(value, list):
+            names = [c.name for c in value]
+            repeated = sorted({n for n in names if names.count(n) > 1})
+            if repeated:
+                raise ValueError(f"competitor classes {repeated} are named more than once")
+            if not value:
+                raise ValueError("expected at least one competitor class")
+        return value
+
+    def competitor_classes(self) -> list[tuple[str, Competitors]]:
+        """Every class of competitors as (name, spec); a single mapping is the class ''."""
+        if isinstance(self.competitors, list):
+            return [(c.name, c) for c in self.competitors]
+        return [("", self.competitors)]
 
 
 class Colocation(Frozen):
@@ -224,6 +351,13 @@ class Region(Frozen):
     cost_multipliers: CostMultipliers = Field(default_factory=CostMultipliers)
     colocation: Colocation | None = Field(
         default=None, description="Leasable powered space, if any."
+    )
+    bridge_max_mw: float | None = Field(
+        default=None,
+        ge=0,
+        allow_inf_nan=False,
+        description="Most bridge power running in the region at once (permit and fuel limits), MW; "
+        "none if absent.",
     )
     crews: int | None = Field(
         default=None, ge=1, le=1000, description="Construction crews here (default: build.crews)."
@@ -272,6 +406,12 @@ class DealKind(Frozen):
         le=10_000,
         description="Own energy cost (e.g. on-site fuel), USD/MWh; default: the region's price.",
     )
+    grid_request_at: str = Field(
+        default=SIGNED,
+        pattern=_ID,
+        description="When the grid request is filed: a stage name (on entry, running in parallel "
+        "with the remaining stages) or 'signed'.",
+    )
 
 
 class DealTeam(Frozen):
@@ -295,6 +435,17 @@ class DealInFlight(Frozen):
 # --- policy, equipment, build, bridge, money -------------------------------------------------
 
 
+class EquipmentReservation(Frozen):
+    """Factory slots we hold in a pool's order book ahead of any deal's need."""
+
+    units_per_year: float = Field(
+        gt=0, le=100_000, description="Units reserved per year, booked month by month (units)."
+    )
+    deposit_usd_per_unit: float = Field(
+        default=0.0, ge=0, allow_inf_nan=False, description="Deposit per reserved unit, USD."
+    )
+
+
 class Policy(Frozen):
     """The decision-maker: how often it reviews, how far it looks and how it launches deals."""
 
@@ -316,6 +467,39 @@ class Policy(Frozen):
         default=SIGNED,
         pattern=_ID,
         description="When equipment is ordered: 'launch', a stage name (on entry) or 'signed'.",
+    )
+    allocation: Literal["weights", "fastest", "cheapest"] = Field(
+        default="weights",
+        description="How a review picks region and deal kind (no unit): 'weights' draws by the "
+        "weights; 'fastest' launches where the expected months to first power are fewest now; "
+        "'cheapest' where the expected cash cost per MW is lowest (weights break ties).",
+    )
+    queue_buffer_mw: dict[RegionId, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict,
+        description="Per region, MW of our own grid requests kept in the queue ahead of any "
+        "deal (MW); a new deal there takes over the oldest one large enough.",
+    )
+    queue_buffer_request_mw: float = Field(
+        default=100.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Size of one request filed to keep the buffer (MW).",
+    )
+    queue_buffer_release_months: float | None = Field(
+        default=None,
+        gt=0,
+        le=600,
+        description="Months after filing at which an unused buffer request is withdrawn (months); "
+        "none: kept to the horizon.",
+    )
+    accept_flexible: bool = Field(
+        default=False,
+        description="Whether our studied requests waiting for headroom take a non-firm "
+        "connection where the region offers one.",
+    )
+    equipment_reservations: dict[Annotated[str, Field(pattern=_ID)], EquipmentReservation] = Field(
+        default_factory=dict,
+        description="Per equipment pool, factory slots held ahead of need.",
     )
 
 
@@ -360,6 +544,22 @@ class Bridge(Frozen):
     premium_usd_per_mwh: float = Field(
         default=0.0, ge=0, le=10_000, description="Cost above grid energy, USD/MWh."
     )
+    equipment_pool: str | None = Field(
+        default=None,
+        pattern=_ID,
+        description="Equipment pool bridge units are ordered from (e.g. reciprocating engines); "
+        "none: only the lead time applies.",
+    )
+    units_per_100mw: float = Field(
+        default=0.0, ge=0, le=10_000, description="Bridge units needed per 100 MW of bridge."
+    )
+    trigger_slip_months: float = Field(
+        default=0.0,
+        ge=0,
+        le=600,
+        description="Bridge is ordered only once a built phase has waited this long for the grid "
+        "(months); 0 orders it as soon as a phase is built.",
+    )
 
 
 class Money(Frozen):
@@ -371,6 +571,55 @@ class Money(Frozen):
     discount_rate_per_year: float = Field(
         default=0.08, ge=0, lt=1, description="Discount rate for present values, per year."
     )
+
+
+# --- what the outputs report ----------------------------------------------------------------
+
+#: Percentiles reported when a scenario does not say (P80 is the schedule-risk convention).
+DEFAULT_PERCENTILES: tuple[int, ...] = (10, 50, 80, 90)
+#: Default share of demand a month may be short before it counts as a real shortfall.
+DEFAULT_SHORTFALL_TOLERANCE = 0.05
+
+
+class Report(Frozen):
+    """What the summaries, tables and charts report: percentiles, milestones and tolerance."""
+
+    percentiles: list[Annotated[int, Field(ge=1, le=99)]] = Field(
+        default_factory=lambda: list(DEFAULT_PERCENTILES),
+        min_length=1,
+        max_length=9,
+        description="Percentiles over replications reported everywhere, increasing, 50 included "
+        "(e.g. [10, 50, 80, 90]; no unit).",
+    )
+    milestones_mw: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] | None = Field(
+        default=None,
+        max_length=20,
+        description="Facility MW levels whose P-dates are reported (MW); default 1.5x, 2x and 3x "
+        "the energised MW at the start, rounded.",
+    )
+    shortfall_tolerance: float = Field(
+        default=DEFAULT_SHORTFALL_TOLERANCE,
+        ge=0,
+        le=1,
+        description="Share of demand a month may be short before it counts as beyond tolerance "
+        "(fraction).",
+    )
+
+    @field_validator("percentiles")
+    @classmethod
+    def _increasing_with_median(cls, value: list[int]) -> list[int]:
+        if any(b <= a for a, b in itertools.pairwise(value)):
+            raise ValueError(f"percentiles {value} must increase strictly, e.g. [10, 50, 80, 90]")
+        if 50 not in value:
+            raise ValueError(f"percentiles {value} must include 50 (the median every chart draws)")
+        return value
+
+    @field_validator("milestones_mw")
+    @classmethod
+    def _milestones_increasing(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and any(b <= a for a, b in itertools.pairwise(value)):
+            raise ValueError(f"milestones_mw {value} must increase strictly, e.g. [600, 900]")
+        return value
 
 
 # --- calibration targets ---------------------------------------------------------------------
@@ -539,6 +788,10 @@ class Scenario(Frozen):
     build: Build
     bridge: Bridge = Field(default_factory=Bridge)
     money: Money
+    report: Report = Field(
+        default_factory=Report,
+        description="What the outputs report: percentiles, P-date milestones, shortfall tolerance.",
+    )
     targets: list[Target] = Field(
         default_factory=list,
         max_length=200,
@@ -560,3 +813,15 @@ class Scenario(Frozen):
     def horizon_months(self) -> int:
         """Number of simulated months, start and end included."""
         return month_index(self.end) - month_index(self.start) + 1
+
+    @property
+    def existing_mw(self) -> float:
+        """Energised facility MW of every region at the start."""
+        return sum(region.existing_mw for region in self.regions.values())
+
+    def milestones(self) -> list[float]:
+        """P-date milestone levels: the scenario's, or 1.5x, 2x and 3x today's energised MW."""
+        if self.report.milestones_mw is not None:
+            return list(self.report.milestones_mw)
+        levels = {_round_mw(self.existing_mw * factor) for factor in (1.5, 2.0, 3.0)}
+        return sorted(mw for mw in levels if 0 < mw < math.inf)

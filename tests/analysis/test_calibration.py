@@ -20,6 +20,7 @@ from capsim.analysis.calibration import (
     metric_by_replication,
 )
 from capsim.cli.check import check
+from capsim.runs.kpis import Percentiles
 from capsim.scenario.checks import run_checks
 from capsim.scenario.schema import Scenario, Target
 
@@ -142,7 +143,8 @@ def test_quantiles_leave_out_replications_without_a_figure_and_compare_the_stati
     values = pd.Series([*range(1, 12), NAN], dtype=float)
     inside = Target.model_validate(_target(metric="study_months", min=5.5, max=6.5))
     result = evaluate(inside, values)
-    assert (result.p10, result.p50, result.p90, result.replications) == (2.0, 6.0, 10.0, 11)
+    assert result.quantiles == {"p10": 2.0, "p50": 6.0, "p80": 9.0, "p90": 10.0}
+    assert result.replications == 11
     assert result.passed
     p90 = Target.model_validate(_target(metric="study_months", min=0, max=9, statistic="p90"))
     assert not evaluate(p90, values).passed
@@ -168,6 +170,21 @@ def test_format_results_shows_published_model_quantiles_and_verdicts() -> None:
     assert ">= 0.9" in share_line and share_line.endswith("FAIL")
     assert "source: hand-made" in text
     assert text.splitlines()[-1] == "1 of 2 targets met; 1 missed"
+
+
+def test_results_follow_the_run_percentiles_plus_each_target_statistic() -> None:
+    values = pd.Series([*range(1, 12), NAN], dtype=float)
+    p90 = Target.model_validate(_target(metric="study_months", min=0, max=12, statistic="p90"))
+    result = evaluate(p90, values, Percentiles((25, 50, 75)))
+    assert list(result.quantiles) == ["p25", "p50", "p75", "p90"]
+    assert result.quantiles["p75"] == pytest.approx(np.quantile(range(1, 12), 0.75))
+    assert result.model_value == result.quantiles["p90"] == 10.0 and result.passed
+    median = Target.model_validate(_target(name="m", metric="study_months", min=5, max=7))
+    text = format_results([result, evaluate(median, values, Percentiles((25, 50, 75)))], "x", 11)
+    header = text.splitlines()[1].split()
+    assert header[header.index("stat") + 1 : -1] == ["P25", "P50", "P75", "P90"]
+    median_line = next(line for line in text.splitlines() if line.startswith("m "))
+    assert median_line.split()[-2] == "-"  # the median target has no P90 of its own
 
 
 @pytest.mark.parametrize(

@@ -43,6 +43,26 @@ def test_difference_table_equals_independent_paired_differences() -> None:
         assert np.isnan(unpaired["difference P50"])
 
 
+def test_runs_reporting_other_percentiles_are_compared_at_every_one_of_them() -> None:
+    base = small_run("minimal")
+    other = small_run("minimal", sets=(*LEVER, "report.percentiles=[25,50,75]"))
+    summary_bytes = (other / "summary.json").read_bytes()
+    table = kpi_comparison([RunDir(base), RunDir(other)], ["base", "lever"])
+    headings = ["P10", "P25", "P50", "P75", "P80", "P90"]
+    assert [c for c in table.columns if c.startswith("P")] == headings
+    assert [c for c in table.columns if c.startswith("difference P")] == [
+        f"difference {h}" for h in headings
+    ]
+    a = pd.read_parquet(base / "kpis.parquet").set_index("replication").sort_index()
+    b = pd.read_parquet(other / "kpis.parquet").set_index("replication").sort_index()
+    kpi = "shortfall_mw_months"
+    rows = table[table["KPI"] == kpi].set_index("run")
+    assert rows.loc["base", "P25"] == pytest.approx(np.quantile(a[kpi], 0.25))
+    assert rows.loc["lever", "P80"] == pytest.approx(np.quantile(b[kpi], 0.8))
+    assert rows.loc["lever", "difference P75"] == pytest.approx(np.quantile(b[kpi] - a[kpi], 0.75))
+    assert (other / "summary.json").read_bytes() == summary_bytes
+
+
 def test_compare_command_writes_outputs_and_refuses_to_overwrite(tmp_path: Path) -> None:
     runs = [str(small_run("minimal")), str(small_run("minimal", sets=LEVER))]
     out = tmp_path / "cmp"
@@ -56,6 +76,21 @@ def test_compare_command_writes_outputs_and_refuses_to_overwrite(tmp_path: Path)
     forced = CliRunner().invoke(compare, [*runs, "-o", str(out), "--force"])
     assert forced.exit_code == 0, forced.output
     assert not list(tmp_path.glob(".*"))
+
+
+def test_compare_documents_show_every_percentile_the_runs_report(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    base = small_run("minimal")
+    other = small_run("minimal", sets=(*LEVER, "report.percentiles=[25,50,75]"))
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(compare, [str(base), str(other), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    book = load_workbook(out / "compare.xlsx", read_only=True)
+    header = [str(c) for c in next(book["KPIs compared"].iter_rows(values_only=True))]
+    assert [c for c in header if c.startswith("P")] == ["P10", "P25", "P50", "P75", "P80", "P90"]
+    page = (out / "compare.html").read_text(encoding="utf-8")
+    assert "P90 shortfall: " in page and "P10&#47;P25&#47;P50&#47;P75&#47;P80&#47;P90" in page
 
 
 def test_compare_command_rejects_a_non_run(tmp_path: Path) -> None:

@@ -74,3 +74,30 @@ def test_committed_scenario_reference_is_current() -> None:
     assert committed == expected, "run: capsim schema --reference docs/scenario_reference.md"
     for field in ("headroom_order", "withdrawal_per_year", "lead_time_months"):
         assert f"`{field}`" in committed
+
+
+def test_report_help_offers_percentiles() -> None:
+    result = CliRunner().invoke(main, ["report", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "--percentiles" in result.output and "10,50,80,90" in result.output
+
+
+def test_sensitivity_refuses_an_unknown_statistic_before_running(tmp_path: Path) -> None:
+    out = tmp_path / "never"
+    result = CliRunner().invoke(
+        main,
+        [
+            "sensitivity",
+            str(ROOT / "scenarios/minimal.yaml"),
+            "--param",
+            "deal_team.size=1:2",
+            "--stat",
+            "p100",
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "error: unknown statistic 'p100' (expected mean or a percentile p1-p99" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() and not list(tmp_path.iterdir())

@@ -42,6 +42,13 @@ def simulate_checked(scenario: Scenario) -> dict[str, pd.DataFrame]:
         assert steps < MAX_STEPS, "run did not finish in a bounded number of events"
         for name, grid in world.grids.items():
             assert grid.headroom.available_mw >= 0, (name, env.now)
+            flexible = scenario.regions[name].grid.flexible
+            offered = flexible.max_mw if flexible is not None and grid.accept_flexible else 0.0
+            assert -TOL <= grid.flexible_used_mw <= offered + TOL, (name, env.now)
+            state = world.regions[name]
+            assert -TOL <= state.flexible_mw <= offered + TOL, (name, env.now)
+            cap = scenario.regions[name].bridge_max_mw
+            assert cap is None or state.bridge_mw <= cap + TOL, (name, env.now)
         for name, book in world.books.items():
             assert book.stock.level >= 0, (name, env.now)
         signed = {name: 0.0 for name in world.regions}
@@ -90,8 +97,25 @@ def test_model_invariants_hold_during_and_after_a_run(data: dict[str, Any]) -> N
         if pd.isna(row["signed"]):
             assert row["energized_mw"] == 0 and pd.isna(row["first_power"]), row
 
+    regions = tables["regions"]
+    curtailment = {
+        name: region.grid.flexible.curtailment_share if region.grid.flexible else 0.0
+        for name, region in scenario.regions.items()
+    }
+    net = (
+        regions["energized_mw"]
+        + regions["bridge_mw"]
+        + regions["flexible_mw"] * (1 - regions["region"].map(curtailment))
+    )
+    by_month = net.groupby(regions["month"]).sum()
+    capacity = tables["timeseries"].set_index("month")["capacity_mw"]
+    assert (by_month - capacity).abs().max() <= 1e-6 * max(1.0, capacity.abs().max())
+
     queue = tables["queue"]
     for row in queue.to_dict("records"):
+        assert row["refunded_usd"] <= row["deposit_usd"] + TOL, row
+        if row["refunded_usd"] > 0:
+            assert not pd.isna(row["withdrawn"]), row
         steps = [
             row["arrived"],
             row["study_start"],

@@ -284,7 +284,7 @@ def test_a_region_without_a_fitting_kind_is_skipped_not_the_whole_review() -> No
 def test_time_to_power_summary_says_it_covers_powered_deals_only() -> None:
     scenario = load_scenario(ROOT / "scenarios" / "apac_2026.yaml")
     results = [simulate(scenario, r) for r in range(2)]
-    summary = summarize(frames(results, scenario))
+    summary = summarize(frames(results, scenario), scenario)
     assert "months_to_first_power" not in summary
     by_kind = summary["months_to_first_power_of_powered_deals"]["by_kind"]
     for row in by_kind.values():

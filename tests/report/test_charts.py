@@ -55,7 +55,7 @@ def test_every_chart_draws_for_every_example_scenario(scenario: str) -> None:
 
 
 def test_chart_names_are_unique_and_cover_the_suite() -> None:
-    assert len(set(suite.CHART_NAMES)) == len(suite.CHART_NAMES) == 9
+    assert len(set(suite.CHART_NAMES)) == len(suite.CHART_NAMES) == 12
     assert suite.CHART_NAMES[:3] == ("capacity_vs_demand", "capacity_fan", "shortfall_probability")
 
 
@@ -125,7 +125,7 @@ def _fixed_label(run: RunDir) -> charts.RunLabel:
 
 
 def test_the_suite_declares_each_chart_once_with_title_drawing_and_takeaway() -> None:
-    assert len({spec.name for spec in suite.SUITE}) == len(suite.SUITE) == 9
+    assert len({spec.name for spec in suite.SUITE}) == len(suite.SUITE) == 12
     for spec in suite.SUITE:
         assert spec.title and callable(spec.draw) and callable(spec.takeaway)
         assert suite.chart_spec(spec.name) is spec
@@ -149,9 +149,9 @@ def test_a_runs_own_charts_name_regions_as_people_do(
     seen: list[object] = []
     draw = charts.capacity_vs_demand
 
-    def spy(*args: object) -> object:
+    def spy(*args: object, **kwargs: object) -> object:
         seen.append(args[3] if len(args) > 3 else None)
-        return draw(*args)  # type: ignore[arg-type]
+        return draw(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(charts, "capacity_vs_demand", spy)
     scenario = load_scenario(SCENARIOS / "minimal.yaml")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable
 from html.parser import HTMLParser
@@ -109,28 +110,164 @@ def test_workbook_sheets_and_kpis_equal_summary(reported: Reported) -> None:
 
     run_dir = reported[0]
     book = load_workbook(run_dir / "tables.xlsx", read_only=True)
-    assert book.sheetnames == ["KPIs", "per year", "per region", "deals", "assumptions"]
-    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["kpis"]
+    assert book.sheetnames == ["KPIs", "cost", "per year", "per region", "deals", "assumptions"]
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    percentiles = summary["report"]["percentiles"]
     rows = list(book["KPIs"].iter_rows(values_only=True))
     header = list(rows[0])
-    assert header[:3] == ["KPI", "unit", "mean (unit)"]
+    assert header == [
+        "KPI",
+        "label",
+        "unit",
+        "mean (unit)",
+        *(f"P{p} (unit)" for p in percentiles),
+        "n (replications or deals)",
+    ]
     for row in rows[1:]:
-        stats = summary[row[0]]
-        assert row[1] == stats["unit"]
-        for column, key in (
+        stats = summary["kpis"][row[0]]
+        assert row[2] == stats["unit"]
+        for column, key in [
             ("mean (unit)", "mean"),
-            ("P10 (unit)", "p10"),
-            ("P50 (unit)", "p50"),
-            ("P90 (unit)", "p90"),
-        ):
+            *((f"P{p} (unit)", f"p{p}") for p in percentiles),
+        ]:
             value, expected = row[header.index(column)], stats[key]
             if expected is None or expected != expected:
                 assert value is None
             else:
                 assert value == pytest.approx(expected)
+    labels = {row[0]: row[1] for row in rows[1:]}
+    assert labels["total_cost_usd"] == "total cost including the penalty"
+    assert labels["cash_cost_usd"] == "cash cost"
     year_header = next(book["per year"].iter_rows(values_only=True))
     assert "shortfall probability (fraction)" in year_header
     assert any("(MW)" in str(c) for c in next(book["deals"].iter_rows(values_only=True)))
+
+
+def test_cost_sheet_and_takeaway_keep_cash_and_the_notional_penalty_apart(
+    reported: Reported,
+) -> None:
+    from openpyxl import load_workbook
+
+    run_dir = reported[0]
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))["kpis"]
+    rows = list(
+        load_workbook(run_dir / "tables.xlsx", read_only=True)["cost"].iter_rows(values_only=True)
+    )
+    by_cost = {row[0]: row for row in rows[1:]}
+    cash, penalty = by_cost["cash cost"], by_cost["unserved-demand penalty"]
+    total = by_cost["total cost including the penalty"]
+    assert (cash[1], penalty[1], total[1]) == ("cash", "notional penalty", "cash plus penalty")
+    assert cash[2] == pytest.approx(summary["cash_cost_usd"]["mean"] / 1e6)
+    assert penalty[2] == pytest.approx(summary["unserved_penalty_usd"]["mean"] / 1e6)
+    assert total[2] == pytest.approx(cash[2] + penalty[2])
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "Mean cash cost USD" in page and "notional unserved-demand penalty USD" in page
+    assert "total cost including the penalty USD" in page
+
+
+def _html_headings(page: str, title: str) -> list[str]:
+    """The column headings of the report table titled ``title``."""
+    match = re.search(f"<h2>{re.escape(title)}</h2><table><tr>(.*?)</tr>", page)
+    assert match, f"no table {title!r}"
+    return re.findall(r"<th>(.*?)</th>", match.group(1))
+
+
+def _percentile_headings(headings: list[str]) -> list[str]:
+    """The headings that name a percentile (``P80``, ``P80 (unit)``...)."""
+    return [h for h in headings if re.match(r"P\d+\b", h)]
+
+
+def test_run_with_percentiles_reports_exactly_those_percentiles(tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from capsim.cli.main import main
+
+    out = tmp_path / "run"
+    result = CliRunner().invoke(
+        main,
+        [
+            "run",
+            str(MINIMAL),
+            "-n",
+            "2",
+            "--workers",
+            "1",
+            "-o",
+            str(out),
+            "--percentiles",
+            "10,50,80,90",
+            "--report",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    expected = ["P10", "P50", "P80", "P90"]
+    book = load_workbook(out / "tables.xlsx", read_only=True)
+    header = [str(c) for c in next(book["KPIs"].iter_rows(values_only=True))]
+    assert _percentile_headings(header) == [f"{p} (unit)" for p in expected]
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert _percentile_headings(_html_headings(page, "Headline KPIs")) == expected
+
+
+def test_report_percentiles_option_reports_them_and_leaves_the_run_unchanged(
+    tmp_path: Path,
+) -> None:
+    from openpyxl import load_workbook
+
+    from capsim.runs.aggregate import summary_from_parts
+    from capsim.runs.kpis import Percentiles
+    from capsim.runs.rundir import RunDir
+
+    run_dir = _copy(small_run("minimal"), tmp_path)
+    summary_bytes = (run_dir / "summary.json").read_bytes()
+    before = _fingerprint(run_dir)
+    result = CliRunner().invoke(report, [str(run_dir), "--percentiles", "25,50,75"])
+    assert result.exit_code == 0, result.output
+    assert (run_dir / "summary.json").read_bytes() == summary_bytes
+    after = _fingerprint(run_dir)
+    written = {"report.html", "memo.pptx", "tables.xlsx"}
+    assert {k: v for k, v in after.items() if k not in written} == {
+        k: v for k, v in before.items() if k not in written
+    }
+    expected = ["P25", "P50", "P75"]
+    book = load_workbook(run_dir / "tables.xlsx", read_only=True)
+    sheets = {name: list(book[name].iter_rows(values_only=True)) for name in book.sheetnames}
+    kpi_header = [str(c) for c in sheets["KPIs"][0]]
+    assert _percentile_headings(kpi_header) == [f"{p} (unit)" for p in expected]
+    assert _percentile_headings([str(c) for c in sheets["cost"][0]]) == [
+        f"{p} (USD m)" for p in expected
+    ]
+    region_header = [str(c) for c in sheets["per region"][0]]
+    assert [h for h in region_header if h.startswith("energised at horizon")] == [
+        f"energised at horizon {p} (MW)" for p in expected
+    ]
+    year_header = [str(c) for c in sheets["per year"][0]]
+    assert [h for h in year_header if h.startswith("shortfall P")] == [
+        f"shortfall {p} (MW-months)" for p in expected
+    ]
+    run = RunDir(run_dir)
+    recomputed = summary_from_parts(run_dir, run.scenario, Percentiles((25, 50, 75)))["kpis"]
+    for row in sheets["KPIs"][1:]:
+        value, wanted = row[kpi_header.index("P25 (unit)")], recomputed[row[0]]["p25"]
+        empty = wanted is None or not math.isfinite(wanted)  # NaN or past the horizon
+        assert value is None if empty else value == pytest.approx(wanted), row[0]
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert _percentile_headings(_html_headings(page, "Headline KPIs")) == expected
+    assert "P75 shortfall" in page and "demand P25-P75" in page
+    tables = page.split("<figure>")[0]  # title, KPI and cost tables, before any chart
+    assert "P10" not in tables and "P90" not in tables
+
+
+@pytest.mark.parametrize("value", ["10,x", "10,90", "50,10", "0,50", "50,100", ""])
+def test_report_refuses_bad_percentiles_with_exit_2(value: str, tmp_path: Path) -> None:
+    run_dir = _copy(small_run("minimal"), tmp_path)
+    before = _fingerprint(run_dir)
+    result = CliRunner().invoke(report, [str(run_dir), "--percentiles", value])
+    assert result.exit_code == 2, result.output
+    assert "error: --percentiles: " in result.output
+    assert "expected whole numbers from 1 to 99, increasing, with 50" in result.output
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+    assert _fingerprint(run_dir) == before
 
 
 def test_report_command_refuses_a_directory_that_is_not_a_run(tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ from capsim.runs.aggregate import (
     regional_means,
     summary_from_parts,
 )
-from capsim.runs.rundir import read_table
+from capsim.runs.kpis import Percentiles
+from capsim.runs.rundir import load_run_scenario, read_table
 from capsim.runs.tables import summarize
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +27,7 @@ def bands_by_groupby(ts: pd.DataFrame) -> pd.DataFrame:
     grouped = ts.groupby("date", sort=True)
     out = pd.DataFrame(index=grouped.size().index)
     for column in BANDED:
-        for tag, q in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9)):
+        for tag, q in (("p10", 0.1), ("p50", 0.5), ("p80", 0.8), ("p90", 0.9)):
             out[f"{column[:-3]}_{tag}_mw"] = grouped[column].quantile(q)
     out["shortfall_probability"] = grouped["shortfall_mw"].apply(lambda s: float((s > 1e-6).mean()))
     out["replications"] = grouped.size()
@@ -71,5 +72,12 @@ def test_regional_means_summed_part_by_part_equal_the_whole_table_mean(run_dir: 
 
 
 def test_summary_from_parts_equals_the_summary_of_whole_tables(run_dir: Path) -> None:
-    whole = {name: read_table(run_dir, name) for name in ("kpis", "deals", "queue")}
-    assert summary_from_parts(run_dir) == summarize(whole)
+    whole = {name: read_table(run_dir, name) for name in ("kpis", "deals", "queue", "milestones")}
+    scenario = load_run_scenario(run_dir)
+    assert summary_from_parts(run_dir, scenario) == summarize(whole, scenario)
+
+
+def test_bands_follow_the_percentiles_asked(run_dir: Path) -> None:
+    bands = monthly_bands(run_dir, Percentiles((25, 50, 75)))
+    assert {"capacity_p25_mw", "capacity_p50_mw", "capacity_p75_mw"} <= set(bands.columns)
+    assert "capacity_p90_mw" not in bands.columns

@@ -22,7 +22,7 @@ from capsim.runs.store import staging_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = str(ROOT / "scenarios/minimal.yaml")
-TABLES = ("timeseries", "regions", "deals", "queue", "equipment", "headroom", "kpis")
+TABLES = ("timeseries", "regions", "deals", "queue", "equipment", "headroom", "kpis", "milestones")
 BIN = Path(sys.executable).parent
 
 

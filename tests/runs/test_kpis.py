@@ -13,17 +13,16 @@ from capsim.model.records import BACKGROUND, OWN, QueueRow
 from capsim.runs.kpis import (
     CATALOGUE,
     CONNECTION_WAIT,
+    DEFAULT,
     HEADROOM_WAIT,
     KPIS,
-    PERCENTILE_LABELS,
-    PERCENTILES,
-    QUANTILES,
     QUEUE_WAITS,
     REQUEST_TO_CONNECTION,
     REQUEST_TO_STUDY_END,
     STUDY_DURATION,
     STUDY_WAIT,
     SUMMARY_WAITS,
+    Percentiles,
     lookup,
 )
 from capsim.runs.runner import RunOptions, RunOutcome, run_scenario
@@ -31,6 +30,8 @@ from capsim.runs.tables import KPI_UNITS
 from capsim.scenario.loader import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
+#: Queue row fields past ``withdrawn`` for a plain request: no class, no flexible, no fees.
+AS_FILED = ("", "deal", None, None, 0.0, 0.0, 0.0)
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +59,8 @@ def test_catalogue_covers_every_summary_figure(small_run: RunOutcome) -> None:
     assert "months_to_first_power_of_powered_deals" in CATALOGUE
     for year in summary["shortfall_probability_by_year"]:
         assert lookup(f"shortfall_in_{year}").unit == "probability"
+        assert lookup(f"beyond_tolerance_in_{year}").unit == "probability"
+        assert lookup(f"served_share_in_{year}").unit == "fraction"
 
 
 def test_every_entry_has_a_unit_label_and_description() -> None:
@@ -75,16 +78,24 @@ def test_unknown_names_are_not_in_the_catalogue() -> None:
         lookup("no_such_kpi")
 
 
-def test_percentiles_are_the_summary_quantiles() -> None:
-    assert PERCENTILES == (10, 50, 90)
-    assert QUANTILES == {"p10": 0.1, "p50": 0.5, "p90": 0.9}
-    assert list(PERCENTILE_LABELS.values()) == ["P10", "P50", "P90"]
+def test_default_percentiles_read_p80_as_schedule_risk_does() -> None:
+    assert DEFAULT.values == (10, 50, 80, 90)
+    assert DEFAULT.quantiles == {"p10": 0.1, "p50": 0.5, "p80": 0.8, "p90": 0.9}
+    assert list(DEFAULT.labels.values()) == ["P10", "P50", "P80", "P90"]
+    assert (DEFAULT.low, DEFAULT.high, DEFAULT.band_label) == ("p10", "p90", "P10-P90")
+
+
+def test_percentiles_parse_and_refuse_what_cannot_be_reported() -> None:
+    assert Percentiles.parse("5, 50,95").keys == ("p5", "p50", "p95")
+    for bad in ("10,90", "50,10", "10,x,50", "0,50", "50,100", "50,50"):
+        with pytest.raises(ValueError, match="percentiles"):
+            Percentiles.parse(bad)
 
 
 def test_queue_waits_are_measured_between_their_steps() -> None:
     rows = [
-        QueueRow(0, "r1", OWN, "d1", 10.0, 1.0, 3.0, 7.0, 9.0, 12.0, None),
-        QueueRow(1, "r1", BACKGROUND, "", 5.0, 2.0, None, None, None, None, 4.0),
+        QueueRow(0, "r1", OWN, "d1", 10.0, 1.0, 3.0, 7.0, 9.0, 12.0, None, *AS_FILED),
+        QueueRow(1, "r1", BACKGROUND, "", 5.0, 2.0, None, None, None, None, 4.0, *AS_FILED),
     ]
     queue = pd.DataFrame(rows, columns=QueueRow._fields)
     assert STUDY_WAIT.months(queue).iloc[0] == 2.0
@@ -100,10 +111,12 @@ def test_queue_waits_are_measured_between_their_steps() -> None:
 def test_cli_table_shows_catalogue_labels_and_units(small_run: RunOutcome) -> None:
     text = format_headline(small_run.summary, small_run.manifest)
     lines = text.splitlines()
-    assert lines[1].split() == ["KPI", *PERCENTILE_LABELS.values()]
+    assert lines[1].split() == ["KPI", *DEFAULT.labels.values()]
     for name in HEADLINE:
         kpi = lookup(name)
         assert any(line.startswith(kpi.title) for line in lines), kpi.title
-    assert "capex (USD m)" in text
+    assert "cash cost (USD m)" in text
     assert "shortfall (MW-months)" in text
-    assert "P(shortfall) by year:" in text
+    assert "P(any shortfall) by year:" in text
+    assert "P(shortfall beyond 5% of demand) by year:" in text
+    assert "delay to first power, MW-weighted:" in text
