@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -65,8 +66,30 @@ def test_walkthrough_runs_top_to_bottom(tmp_path: Path, monkeypatch: pytest.Monk
         output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
     ]
     assert not [o for o in outputs if o.output_type == "error"]
-    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 2
+    # capacity vs demand, P-dates, KPI spreads, delay causes, time to power, strategy vs demand
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 6
     text = "".join(o.get("text", "") for o in outputs)
-    assert "bridge power reduces the shortfall" in text
-    assert list(tmp_path.glob("capsim-walkthrough-*/base/manifest.json"))
-    assert list(tmp_path.glob("capsim-walkthrough-*/bridge/manifest.json"))
+    # 1. the base case: headline KPIs and the years in doubt, from the computed numbers
+    assert re.search(r"The base case serves \d+\.\d% of demand on average", text)
+    assert re.search(r"It pays a median USD [\d,.]+ bn in cash", text)
+    assert re.search(
+        r"The base case is in doubt in 2028-2032: .* in \d+% to \d+% of replications", text
+    )
+    # 2. what holds the megawatts: the grid path, and time to power over every launched deal
+    grid = "study wait|study|headroom wait|connection works"
+    assert re.search(rf"What holds the megawatts in the base case: ({grid}) \(\d+%\)", text)
+    assert re.search(r"Of [\d,]+ deals launched across the replications", text)
+    # 3. two levers, paired differences with their 95% intervals
+    number = r"[+-][\d,.]+"
+    for lever in ("Flexible connections", "Fastest allocation"):
+        assert re.search(
+            rf"{lever} against the base case: served share {number} \[{number}, {number}\] "
+            rf"points \(serves more demand\); cash cost {number} \[{number}, {number}\] USD m",
+            text,
+        ), lever
+    # 4. the recommended strategy against the base case, and the recommendation
+    assert re.search(r"P80 date of [\d,]+ MW: \d{4}-\d\d with the strategy", text)
+    assert "Probability of a shortfall beyond tolerance in 2028-2032: 2028 " in text
+    assert "Recommendation: adopt the combined strategy." in text
+    runs = {path.parent.name for path in tmp_path.glob("capsim-walkthrough-*/*/manifest.json")}
+    assert runs == {"base", "flexible", "fastest", "strategy"}

@@ -327,8 +327,9 @@ def _register_commands() -> None:
     from capsim.cli.check import COMMANDS as CHECK_COMMANDS
     from capsim.cli.decide import COMMANDS as DECIDE_COMMANDS
     from capsim.cli.memo import COMMANDS as MEMO_COMMANDS
+    from capsim.cli.strategies import COMMANDS as STRATEGY_COMMANDS
 
-    for command in (*MEMO_COMMANDS, *CHECK_COMMANDS, *DECIDE_COMMANDS):
+    for command in (*MEMO_COMMANDS, *CHECK_COMMANDS, *DECIDE_COMMANDS, *STRATEGY_COMMANDS):
         main.add_command(command)
 
 

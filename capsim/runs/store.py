@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -140,6 +141,12 @@ def check_output_location(destination: Path, inputs: Sequence[Path] = ()) -> Non
                     f"the output {destination} {relation} the input {given}; writing it would "
                     "replace that input. Choose an output directory apart from the inputs"
                 )
+
+
+#: A refused process reads the holder's PID up to this many more times, this far apart: the
+#: holder writes it just after taking the lock, so a refusal in between would name nobody.
+HOLDER_READS = 40
+HOLDER_READ_PAUSE_SECONDS = 0.005
 
 
 def lock_file(destination: Path) -> Path:
@@ -267,6 +274,11 @@ def _attempt_lock(
         operation = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
         if not _flock(descriptor, operation):
             holder = _holder(descriptor)
+            for _ in range(HOLDER_READS):  # the holder writes its PID just after locking
+                if holder:
+                    break
+                time.sleep(HOLDER_READ_PAUSE_SECONDS)
+                holder = _holder(descriptor)
             os.close(descriptor)
             return None, holder
         if not _names_file(path, descriptor):

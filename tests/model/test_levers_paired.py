@@ -1,4 +1,4 @@
-"""Each lever moves the APAC example the way it should: paired runs with confidence intervals.
+"""Each lever moves the US example the way it should: paired runs with confidence intervals.
 
 Both runs of a pair share the seed, so each replication differs only by the lever (common
 random numbers); a lever passes when the 99.7% interval of the mean paired difference
@@ -54,11 +54,11 @@ def first_power_shift(lever: dict[str, pd.DataFrame], base: dict[str, pd.DataFra
     return shift.groupby(joined["replication"]).mean().to_numpy()
 
 
-BASE = ("apac_2026.yaml",)
+BASE = ("us_2026.yaml",)
 FLEXIBLE = (
     "policy.accept_flexible=true",
-    "regions.au_nsw.grid.flexible={max_mw: 300, curtailment_share: 0.2}",
-    "regions.jp_tokyo.grid.flexible={max_mw: 300, curtailment_share: 0.2}",
+    "regions.us_pjm.grid.flexible={max_mw: 300, curtailment_share: 0.2}",
+    "regions.us_ercot.grid.flexible={max_mw: 300, curtailment_share: 0.2}",
 )
 
 
@@ -91,7 +91,7 @@ def test_holding_queue_places_gives_earlier_first_power() -> None:
     base = tables(*BASE)
     held = tables(
         *BASE,
-        "policy.queue_buffer_mw={au_nsw: 400, au_vic: 400, jp_tokyo: 400, jp_kansai: 400}",
+        "policy.queue_buffer_mw={us_pjm: 400, us_ercot: 400}",
         "policy.queue_buffer_request_mw=200",
     )
     assert interval(first_power_shift(held, base))[1] < 0
@@ -99,7 +99,7 @@ def test_holding_queue_places_gives_earlier_first_power() -> None:
 
 
 def test_a_bridge_trigger_of_24_months_uses_less_bridge_than_none() -> None:
-    now = tables("apac_2026_bridge.yaml")
+    now = tables("apac_2026_bridge.yaml", "bridge.trigger_slip_months=0")
     later = tables("apac_2026_bridge.yaml", "bridge.trigger_slip_months=24")
     assert interval(paired("bridge_mw_months", later, now))[1] < 0
 
@@ -108,8 +108,8 @@ def test_deposits_and_milestones_raise_cash_cost_by_what_was_paid() -> None:
     base = tables(*BASE)
     fees = tables(
         *BASE,
-        "regions.au_nsw.grid.queue.deposit_usd_per_mw=20000",
-        "regions.au_nsw.grid.queue.milestones=[{name: contribution, after_months: 3, "
+        "regions.us_pjm.grid.queue.deposit_usd_per_mw=20000",
+        "regions.us_pjm.grid.queue.milestones=[{name: contribution, after_months: 3, "
         "usd_per_mw: 50000, drop_share: 0.3}]",
     )
     paid = fees["kpis"]["queue_fees_usd"].to_numpy()

@@ -101,10 +101,9 @@ def test_cash_and_penalty_add_up_to_total_cost(run: tuple[Path, dict[str, Any]])
     run_dir, _ = run
     ts = read_table(run_dir, "timeseries")
     kpis = read_table(run_dir, "kpis").set_index("replication")
-    sums = ts.groupby("replication")[
-        ["capex_usd", "energy_usd", "bridge_premium_usd", "unserved_usd"]
-    ].sum()
-    cash = sums[["capex_usd", "energy_usd", "bridge_premium_usd"]].sum(axis=1)
+    paid = ["capex_usd", "energy_usd", "bridge_premium_usd", "queue_fees_usd", "reservation_usd"]
+    sums = ts.groupby("replication")[[*paid, "unserved_usd"]].sum()
+    cash = sums[paid].sum(axis=1)
     assert np.allclose(kpis["cash_cost_usd"], cash)
     assert np.allclose(kpis["unserved_penalty_usd"], sums["unserved_usd"])
     assert np.allclose(kpis["total_cost_usd"], kpis["cash_cost_usd"] + kpis["unserved_penalty_usd"])
