@@ -194,7 +194,7 @@ class Run:
     @property
     def percentiles(self) -> Percentiles:
         """The percentiles the run reports (its scenario's ``report.percentiles``)."""
-        return Percentiles(tuple(self.summary["report"]["percentiles"]))
+        return Percentiles.of_summary(self.summary)
 
     @property
     def kpis(self) -> pd.DataFrame:

@@ -188,7 +188,7 @@ def check_run(
     ``percentiles`` default to those the run's summary reports.
     """
     chosen = scenario if scenario is not None else run.scenario
-    reported = percentiles or Percentiles(tuple(run.summary["report"]["percentiles"]))
+    reported = percentiles or Percentiles.of_summary(run.summary)
     return evaluate_targets(chosen, CalibrationTables.from_run(run), reported)
 
 

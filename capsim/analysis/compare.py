@@ -24,7 +24,7 @@ UNPAIRED = "unpaired: difference of means (runs do not share seed and replicatio
 
 def run_percentiles(run: RunDir) -> Percentiles:
     """The percentiles a run's summary reports."""
-    return Percentiles(tuple(run.summary["report"]["percentiles"]))
+    return Percentiles.of_summary(run.summary)
 
 
 def comparison_percentiles(runs: Sequence[RunDir]) -> Percentiles:

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import click
 
-from capsim.cli.support import overrides, progress_reporter, reports_errors
+from capsim.cli.support import (
+    overrides,
+    progress_reporter,
+    reports_errors,
+    scheduler_option,
+    workers_option,
+)
 
 
 @click.command()
@@ -38,18 +44,8 @@ from capsim.cli.support import overrides, progress_reporter, reports_errors
     default=None,
     help="Keep the run directory under this folder (default: a temporary one, removed).",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Local worker processes (default: the machine's cores; 1 runs in-process).",
-)
-@click.option(
-    "--scheduler",
-    default=None,
-    metavar="ADDRESS",
-    help="Dask scheduler to run on (default: $DASK_SCHEDULER_ADDRESS, else local).",
-)
+@workers_option
+@scheduler_option
 @reports_errors
 def check(
     scenario_file: Path,

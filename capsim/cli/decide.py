@@ -14,22 +14,14 @@ from typing import Any
 
 import click
 
-from capsim.cli.support import overrides, reports_errors
+from capsim.cli.support import (
+    overrides,
+    reports_errors,
+    scheduler_option,
+    step_logger,
+    workers_option,
+)
 from capsim.runs.settings import DEFAULT_CHUNK_SIZE
-
-LOG_EVERY_SECONDS = 10.0
-
-
-def _point_logger() -> Callable[[int, int, float], None]:
-    """Progress lines on stderr: at most one every 10 s, and one when every point is done."""
-    last = [0.0]
-
-    def log(done: int, total: int, seconds: float) -> None:
-        if seconds - last[0] >= LOG_EVERY_SECONDS or done == total:
-            last[0] = seconds
-            click.echo(f"progress: {done}/{total} points in {seconds:,.0f} s", err=True)
-
-    return log
 
 
 def _common(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -55,18 +47,8 @@ def _common(command: Callable[..., Any]) -> Callable[..., Any]:
             metavar="PATH=VALUE",
             help="Override a field of the base scenario.",
         ),
-        click.option(
-            "--workers",
-            type=click.IntRange(min=1),
-            default=None,
-            help="Local worker processes (default: all cores; 1 runs in-process).",
-        ),
-        click.option(
-            "--scheduler",
-            default=None,
-            metavar="ADDRESS",
-            help="Dask scheduler to run on (default: $DASK_SCHEDULER_ADDRESS).",
-        ),
+        workers_option,
+        scheduler_option,
         click.option(
             "--chunk-size",
             type=click.IntRange(min=1),
@@ -183,7 +165,7 @@ def sensitivity(
     request = SensitivityRequest(params, method, sampling, samples, kpi, stats)
     from capsim.report import studies
 
-    outcome = run_sensitivity(setup, request, output, force, _point_logger(), studies)
+    outcome = run_sensitivity(setup, request, output, force, step_logger("points"), studies)
     table = outcome.table
     if method == "oat":
         columns = ["parameter", "output", "low", "high", "at_base", "at_low", "at_high", "swing"]
@@ -247,7 +229,7 @@ def sweep(
     request = SweepRequest(grid, parse_measure(cost, "p50"), parse_measure(risk, "p90"))
     from capsim.report import studies
 
-    outcome = run_sweep(setup, request, output, force, _point_logger(), studies)
+    outcome = run_sweep(setup, request, output, force, step_logger("points"), studies)
     table = outcome.table
     columns = ["label", request.cost.name, request.risk.name, "shortfall_final_year_mean"]
     click.echo("  ".join([*columns, "frontier"]))

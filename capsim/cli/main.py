@@ -20,6 +20,8 @@ from capsim.cli.support import (
     percentiles_option,
     progress_reporter,
     reports_errors,
+    scheduler_option,
+    workers_option,
 )
 from capsim.runs.settings import DEFAULT_CHUNK_SIZE
 from capsim.version import __version__
@@ -142,18 +144,8 @@ def show(file: Path, sets: tuple[str, ...]) -> None:
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Root seed.")
 @click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help="Override a field.")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Local worker processes (default: the machine's cores; 1 runs in-process).",
-)
-@click.option(
-    "--scheduler",
-    default=None,
-    metavar="ADDRESS",
-    help="Dask scheduler to run on (default: $DASK_SCHEDULER_ADDRESS, else local).",
-)
+@workers_option
+@scheduler_option
 @click.option(
     "--chunk-size",
     type=click.IntRange(min=1),
@@ -280,7 +272,7 @@ def format_headline(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
     from capsim.runs.criticality import top_causes
     from capsim.runs.kpis import BEYOND_TOLERANCE_IN_YEAR, SHORTFALL_IN_YEAR, Percentiles, lookup
 
-    percentiles = Percentiles(tuple(summary["report"]["percentiles"]))
+    percentiles = Percentiles.of_summary(summary)
     header = "".join(f"{label:>12}" for label in percentiles.labels.values())
     lines = [
         f"{manifest['scenario']}: {manifest['replications']} replications, "

@@ -7,26 +7,16 @@ Thin click command over ``analysis.strategies`` (load, run, compare) and ``repor
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from capsim.cli.support import parse_percentiles, reports_errors
-
-LOG_EVERY_SECONDS = 10.0
-
-
-def _strategy_logger() -> Callable[[int, int, float], None]:
-    """Progress lines on stderr: at most one every 10 s, and one when every strategy is done."""
-    last = [0.0]
-
-    def log(done: int, total: int, seconds: float) -> None:
-        if seconds - last[0] >= LOG_EVERY_SECONDS or done == total:
-            last[0] = seconds
-            click.echo(f"progress: {done}/{total} strategies run in {seconds:,.0f} s", err=True)
-
-    return log
+from capsim.cli.support import (
+    parse_percentiles,
+    reports_errors,
+    step_logger,
+    workers_option,
+)
 
 
 def rerun_command(
@@ -68,12 +58,7 @@ def rerun_command(
     default=None,
     help="Root seed, the same for every strategy (default: the base scenario's).",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Local worker processes (default: all cores; 1 runs in-process).",
-)
+@workers_option
 @click.option(
     "-o",
     "--output",
@@ -117,7 +102,7 @@ def strategies(
     strategy_set = load_strategies(base, variants, replications, seed, chosen)
     if output is not None:
         check_output_file(output)  # a bad -o fails before anything runs
-    comparison = run_strategies(strategy_set, keep, workers, _strategy_logger())
+    comparison = run_strategies(strategy_set, keep, workers, step_logger("strategies run"))
     command = rerun_command(
         base, variants, comparison.replications, comparison.seed, output, percentiles
     )

@@ -91,6 +91,36 @@ def progress_reporter() -> Iterator[Callable[[int, int, float], None]]:
     yield log
 
 
+def step_logger(what: str) -> Callable[[int, int, float], None]:
+    """Progress lines on stderr for a study's steps: one every 10 s at most, and one at the end.
+
+    ``what`` names the steps as the line reads, e.g. 'points' or 'strategies run'.
+    """
+    last = [0.0]
+
+    def log(done: int, total: int, seconds: float) -> None:
+        if seconds - last[0] >= LOG_EVERY_SECONDS or done == total:
+            last[0] = seconds
+            click.echo(f"progress: {done}/{total} {what} in {seconds:,.0f} s", err=True)
+
+    return log
+
+
+#: ``--workers N``: local worker processes for a command that runs replications.
+workers_option = click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Local worker processes (default: the machine's cores; 1 runs in-process).",
+)
+#: ``--scheduler ADDRESS``: the Dask cluster a command that runs replications may use.
+scheduler_option = click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Dask scheduler to run on (default: $DASK_SCHEDULER_ADDRESS, else local).",
+)
+
 #: ``--percentiles 10,50,80,90``: the percentiles over replications to report.
 percentiles_option = click.option(
     "--percentiles",

@@ -38,12 +38,6 @@ def served_by_region_mw(
     }
 
 
-def _curtailment(world: World, region: str) -> float:
-    """Share of a flexible connection's energy curtailed in ``region`` (0 without an offer)."""
-    flexible = world.scenario.regions[region].grid.flexible
-    return flexible.curtailment_share if flexible is not None else 0.0
-
-
 def monitor_process(world: World) -> Generator[simpy.Event, object, None]:
     """Record one snapshot at the end of every month up to the horizon."""
     for month in range(1, world.horizon_months + 1):
@@ -58,7 +52,9 @@ def snapshot(world: World, month: int) -> None:
     total_mw = demand.facility_mw(float(month))
     bound = {r: demand.bound_mw(r, total_mw) for r in demand.bound_shares}
     capacity = {
-        r: s.energized_mw + s.bridge_mw + s.flexible_mw * (1.0 - _curtailment(world, r))
+        r: s.energized_mw
+        + s.bridge_mw
+        + s.flexible_mw * (1.0 - scenario.regions[r].grid.curtailment_share)
         for r, s in world.regions.items()
     }
     capacity_mw = sum(capacity.values())
@@ -76,7 +72,7 @@ def snapshot(world: World, month: int) -> None:
         energized_mw += state.energized_mw
         bridge_mw += state.bridge_mw
         flexible_mw += state.flexible_mw
-        curtailed_mwh += state.flexible_mw * _curtailment(world, name) * HOURS_PER_MONTH
+        curtailed_mwh += state.flexible_mw * spec.grid.curtailment_share * HOURS_PER_MONTH
         energy_usd += (state.energy_usd_per_h + state.bridge_mw * spec.energy_usd_per_mwh) * (
             HOURS_PER_MONTH * utilisation
         )

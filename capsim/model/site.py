@@ -31,7 +31,6 @@ from capsim.model.delays import (
 )
 from capsim.model.portfolio import Deal, World
 from capsim.model.units import MW_EPS, settle_mw
-from capsim.scenario.schema import Region
 
 #: Most phases one site is split into; beyond it phases grow so that a site stays bounded work.
 MAX_PHASES = 1000
@@ -302,7 +301,9 @@ def _energize(world: World, deal: Deal, mw: float, flexible: bool = False) -> No
     if flexible:
         region.flexible_mw += mw
         deal.flexible_mw += mw
-        region.energy_usd_per_h += mw * deal.energy_usd_per_mwh * (1.0 - _curtailment(spec))
+        region.energy_usd_per_h += (
+            mw * deal.energy_usd_per_mwh * (1.0 - spec.grid.curtailment_share)
+        )
     else:
         region.energized_mw += mw
         region.energy_usd_per_h += mw * deal.energy_usd_per_mwh
@@ -324,10 +325,5 @@ def _make_firm(world: World, deal: Deal, mw: float) -> None:
     region.flexible_mw = settle_mw(region.flexible_mw - mw)
     deal.flexible_mw = settle_mw(deal.flexible_mw - mw)
     region.energized_mw += mw
-    region.energy_usd_per_h += mw * deal.energy_usd_per_mwh * _curtailment(spec)
+    region.energy_usd_per_h += mw * deal.energy_usd_per_mwh * spec.grid.curtailment_share
     world.recorder.log(world.env.now, "firm", f"{deal.deal_id}+{mw:g}")
-
-
-def _curtailment(spec: Region) -> float:
-    """Share of a flexible connection's energy curtailed in a region (0 without an offer)."""
-    return spec.grid.flexible.curtailment_share if spec.grid.flexible is not None else 0.0

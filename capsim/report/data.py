@@ -6,8 +6,6 @@ chart or report table needs, so ``charts`` stays pure and never touches files it
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
@@ -36,14 +34,9 @@ COST_LABELS = {
 }
 
 
-def summary_percentiles(summary: dict[str, Any]) -> Percentiles:
-    """The percentiles a summary reports (``summary["report"]["percentiles"]``)."""
-    return Percentiles(tuple(summary["report"]["percentiles"]))
-
-
 def run_percentiles(run: RunDir) -> Percentiles:
     """The percentiles the run's summary reports, which every table and takeaway follows."""
-    return summary_percentiles(run.summary)
+    return Percentiles.of_summary(run.summary)
 
 
 def region_names(run: RunDir) -> dict[str, str]:

@@ -154,7 +154,7 @@ def _label(name: str) -> str:
 
 def kpi_table(summary: dict[str, Any]) -> pd.DataFrame:
     """One row per headline KPI: name, label, unit, mean, each reported percentile, count."""
-    percentiles = memo_data.summary_percentiles(summary)
+    percentiles = Percentiles.of_summary(summary)
     labels = percentiles.labels
     rows = [
         {
@@ -179,7 +179,7 @@ def cost_table(summary: dict[str, Any]) -> pd.DataFrame:
 
     One row per cost KPI: what it is, whether it is cash or the penalty, mean and percentiles.
     """
-    labels = memo_data.summary_percentiles(summary).labels
+    labels = Percentiles.of_summary(summary).labels
     rows = []
     for name, kind in COST_KPIS:
         stats = summary["kpis"].get(name)

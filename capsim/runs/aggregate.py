@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from capsim.model.records import OWN
+from capsim.runs.criticality import delay_causes_in, delay_column
 from capsim.runs.kpis import SUMMARY_WAITS, Percentiles, wait_columns
 from capsim.runs.rundir import load_run_scenario, parquet_columns, read_parquet, read_table
 from capsim.runs.tables import summarize
@@ -38,9 +39,7 @@ def summary_from_parts(
 ) -> dict[str, Any]:
     """summary.json's contents from the parts of a run (percentiles: the scenario's if None)."""
     delay_columns = [
-        c
-        for c in parquet_columns(run_dir / "deals.parquet")
-        if c.startswith("delay_") and c.endswith("_months")
+        delay_column(c) for c in delay_causes_in(parquet_columns(run_dir / "deals.parquet"))
     ]
     tables = {
         "kpis": read_table(run_dir, "kpis"),

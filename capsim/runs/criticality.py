@@ -7,6 +7,7 @@ portfolio most megawatt-months of waiting, per region and for the portfolio.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -16,12 +17,17 @@ from capsim.runs.milestones import PORTFOLIO
 DELAY_PREFIX, DELAY_SUFFIX = "delay_", "_months"
 
 
-def delay_causes_of(deals: pd.DataFrame) -> list[str]:
-    """The delay causes a deals table has columns for, in column order."""
+def delay_column(cause: str) -> str:
+    """The deals-table column of a delay cause, e.g. ``delay_study_wait_months``."""
+    return f"{DELAY_PREFIX}{cause}{DELAY_SUFFIX}"
+
+
+def delay_causes_in(columns: Iterable[str]) -> list[str]:
+    """The delay causes that a deals table with these columns has columns for, in order."""
     return [
-        c.removeprefix(DELAY_PREFIX).removesuffix(DELAY_SUFFIX)
-        for c in deals.columns
-        if c.startswith(DELAY_PREFIX) and c.endswith(DELAY_SUFFIX)
+        str(c).removeprefix(DELAY_PREFIX).removesuffix(DELAY_SUFFIX)
+        for c in columns
+        if str(c).startswith(DELAY_PREFIX) and str(c).endswith(DELAY_SUFFIX)
     ]
 
 
@@ -31,16 +37,14 @@ def delay_shares(deals: pd.DataFrame) -> dict[str, Any]:
     ``share`` of a cause is its MW-months of delay over all MW-months of delay (they add to 1);
     ``months_per_mw`` is its months of delay averaged over the powered MW.
     """
-    causes = delay_causes_of(deals)
+    causes = delay_causes_in(deals.columns)
     powered = deals[deals["first_power"].notna()]
     scopes: list[tuple[str, pd.DataFrame]] = [(PORTFOLIO, powered)]
     scopes += [(str(r), g) for r, g in powered.groupby("region", sort=True)]
     out: dict[str, Any] = {}
     for scope, group in scopes:
         mw = group["mw"].to_numpy(dtype=float)
-        weighted = {
-            c: float((group[f"{DELAY_PREFIX}{c}{DELAY_SUFFIX}"] * mw).sum()) for c in causes
-        }
+        weighted = {c: float((group[delay_column(c)] * mw).sum()) for c in causes}
         total = sum(weighted.values())
         mw_total = float(mw.sum())
         out[scope] = {

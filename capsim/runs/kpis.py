@@ -8,9 +8,9 @@ summary and the CLI cannot drift apart. Imports no pandas at run time, so the CL
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from capsim.scenario.schema import DEFAULT_PERCENTILES, Scenario
 
@@ -38,6 +38,11 @@ class Percentiles:
     def of(cls, scenario: Scenario) -> Percentiles:
         """The percentiles a scenario asks for."""
         return cls(tuple(scenario.report.percentiles))
+
+    @classmethod
+    def of_summary(cls, summary: Mapping[str, Any]) -> Percentiles:
+        """The percentiles a summary.json reports (its ``report.percentiles``)."""
+        return cls(tuple(summary["report"]["percentiles"]))
 
     @classmethod
     def parse(cls, text: str) -> Percentiles:

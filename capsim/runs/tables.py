@@ -25,7 +25,7 @@ from capsim.model.records import (
     TimeseriesRow,
 )
 from capsim.model.world import ReplicationResult
-from capsim.runs.criticality import delay_shares
+from capsim.runs.criticality import delay_column, delay_shares
 from capsim.runs.kpis import (
     BEYOND_TOLERANCE_IN_YEAR,
     COVERED_BY_HORIZON,
@@ -128,11 +128,6 @@ def delay_causes(scenario: Scenario) -> list[str]:
     """Every cause a deal of this scenario can be delayed by (``delay_<cause>_months`` columns)."""
     stages = [s.name for kind in scenario.deal_kinds.values() for s in kind.stages]
     return delays.causes(list(dict.fromkeys(stages)), list(scenario.equipment))
-
-
-def delay_column(cause: str) -> str:
-    """The deals-table column of a delay cause."""
-    return f"delay_{cause}_months"
 
 
 def _stage_names(scenario: Scenario) -> list[str]:
@@ -397,7 +392,7 @@ def summary_rows(summary: dict[str, Any]) -> pd.DataFrame:
     P-dates hold calendar months ('YYYY-MM') in the percentile columns; shares and
     probabilities hold their value in ``mean``.
     """
-    percentiles = Percentiles(tuple(summary["report"]["percentiles"]))
+    percentiles = Percentiles.of_summary(summary)
     rows = [{"kpi": name, **values} for name, values in summary["kpis"].items()]
     for key, base in YEARLY_SUMMARY.items():
         prefix = key.removesuffix("_by_year")

@@ -312,6 +312,11 @@ class Grid(Frozen):
                 raise ValueError("expected at least one competitor class")
         return value
 
+    @property
+    def curtailment_share(self) -> float:
+        """Share of a flexible connection's energy curtailed here (0 without a flexible offer)."""
+        return self.flexible.curtailment_share if self.flexible is not None else 0.0
+
     def competitor_classes(self) -> list[tuple[str, Competitors]]:
         """Every class of competitors as (name, spec); a single mapping is the class ''."""
         if isinstance(self.competitors, list):

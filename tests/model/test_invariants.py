@@ -98,10 +98,7 @@ def test_model_invariants_hold_during_and_after_a_run(data: dict[str, Any]) -> N
             assert row["energized_mw"] == 0 and pd.isna(row["first_power"]), row
 
     regions = tables["regions"]
-    curtailment = {
-        name: region.grid.flexible.curtailment_share if region.grid.flexible else 0.0
-        for name, region in scenario.regions.items()
-    }
+    curtailment = {name: region.grid.curtailment_share for name, region in scenario.regions.items()}
     net = (
         regions["energized_mw"]
         + regions["bridge_mw"]
