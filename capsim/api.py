@@ -57,31 +57,21 @@ def _override(name: str, value: Any) -> str:
 
 
 def with_changes(scenario: Scenario, **values: Any) -> Scenario:
-    """A copy of ``scenario`` with top-level fields replaced and validated again (checks too)."""
-    from pydantic import ValidationError
+    """A copy of ``scenario`` with fields changed, validated and checked as ``--set`` would be.
 
-    from capsim.errors import Problem, ScenarioError
-    from capsim.scenario.checks import run_checks
-    from capsim.scenario.loader import scenario_to_data
+    Keywords use ``__`` for the dots of a path (``policy__reserve_margin=0.3``,
+    ``regions__jp_tokyo__existing_mw=120``); nested fields change without restating their
+    parents. A bad value raises ``ScenarioError`` naming the field.
+    """
+    from capsim.scenario.loader import Located, change_scenario, parse_override, scenario_to_data
 
-    data = {**scenario_to_data(scenario), **values}
-    try:
-        changed = Scenario.model_validate(data)
-    except ValidationError as exc:
-        problems = [
-            Problem("<api>", None, None, ".".join(map(str, e["loc"])), e["msg"])
-            for e in exc.errors()
-        ]
-        raise ScenarioError(problems) from None
-    findings = run_checks(changed)
-    if findings:
-        raise ScenarioError(
-            [
-                Problem("<api>", None, None, ".".join(map(str, path)), message)
-                for path, message in findings
-            ]
-        )
-    return changed
+    changes = []
+    for name, value in values.items():
+        try:
+            changes.append(parse_override(_override(name, value)))
+        except ValueError as exc:
+            raise UsageError(f"with_changes({name}=...): {exc}") from None
+    return change_scenario(Located(scenario_to_data(scenario)), changes, "<api>")
 
 
 def run(

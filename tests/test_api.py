@@ -60,6 +60,22 @@ def test_load_reports_a_bad_keyword_override_as_a_located_problem() -> None:
     assert caught.value.problems[0].file == "--set policy.reserve_margin=-1"
 
 
+def test_with_changes_sets_nested_fields_and_runs_every_check() -> None:
+    from capsim.api import with_changes
+
+    base = capsim.load(MINIMAL)
+    changed = with_changes(base, policy__reserve_margin=0.35, seed=5)
+    assert (changed.policy.reserve_margin, changed.seed) == (0.35, 5)
+    assert changed.policy.lookahead_months == base.policy.lookahead_months
+    assert base.policy.reserve_margin != 0.35  # the original is untouched
+    with pytest.raises(ScenarioError) as caught:
+        with_changes(base, policy__reserve_margin=-1)
+    assert caught.value.problems[0].path == "policy.reserve_margin"
+    with pytest.raises(ScenarioError) as unknown:
+        with_changes(base, policy__reserve_margn=0.2)
+    assert "reserve_margin" in unknown.value.problems[0].message
+
+
 def test_run_writes_a_run_directory_that_open_run_reads_back(small_run: Run) -> None:
     assert (small_run.path / "manifest.json").is_file()
     run = capsim.open_run(small_run.path)

@@ -3,8 +3,10 @@
 Runs that share a seed, the same replications and the same calendar differ only in their
 parameters, and replication ``i`` of each drew the same random streams (common random numbers):
 their KPIs are compared replication by replication (paired differences), which separates the
-effect of a change from Monte Carlo noise far better than comparing two summaries. Other runs
-are compared unpaired (difference of means), and the table says which.
+effect of a change from Monte Carlo noise far better than comparing two summaries. Every KPI of
+such a run is paired, including summary KPIs derived from a column (``covered_by_horizon``).
+Other runs are compared unpaired (difference of means); the table says which with one word per
+run, and ``PAIRING_NOTE`` says once what the words mean.
 """
 
 from __future__ import annotations
@@ -16,10 +18,24 @@ import numpy as np
 import pandas as pd
 
 from capsim.runs.kpis import Percentiles
-from capsim.runs.rundir import RunDir
+from capsim.runs.rundir import RunDir, parquet_columns
 
-PAIRED = "paired: per-replication differences (common random numbers)"
-UNPAIRED = "unpaired: difference of means (runs do not share seed and replications)"
+#: The comparison column of the first run, whose figures the others are measured against.
+BASELINE = "baseline"
+#: A run compared replication by replication with the first.
+PAIRED = "paired"
+#: A run compared by the difference of its mean and the first run's.
+UNPAIRED = "unpaired"
+#: What the two words mean, said once per document (not on every row).
+PAIRING_NOTE = (
+    "paired: per-replication differences (common random numbers): the run shares the first "
+    "run's seed, replications and calendar, so replication k of both drew the same random "
+    "streams and each replication's difference is the effect of the changed parameters alone; "
+    "the mean and percentiles are of those differences. unpaired: the runs drew different "
+    "random numbers, so only the difference of the means is given."
+)
+#: Summary KPIs that are not a column of ``kpis.parquet``, and the column they are read from.
+DERIVED = {"covered_by_horizon": "covered_for_good_month"}
 
 
 def run_percentiles(run: RunDir) -> Percentiles:
@@ -60,22 +76,50 @@ def run_names(runs: Sequence[RunDir]) -> list[str]:
     return [n if names.count(n) == 1 else f"{n} #{i + 1}" for i, n in enumerate(names)]
 
 
+def unpaired_reason(first: RunDir, other: RunDir) -> str:
+    """Why two runs cannot be compared replication by replication ('' when they can).
+
+    They pair when they share the seed, the replications (the same indices in their KPI
+    tables) and the calendar (first and last month).
+    """
+    if first.seed != other.seed:
+        return f"seed {other.seed}, not {first.seed}"
+    if first.replications != other.replications:
+        return f"{other.replications} replications, not {first.replications}"
+    if (first.start, first.end) != (other.start, other.end):
+        return f"calendar {other.start} to {other.end}, not {first.start} to {first.end}"
+    reps = [run.table("kpis", ["replication"])["replication"] for run in (first, other)]
+    if sorted(reps[0].tolist()) != sorted(reps[1].tolist()):
+        return "other replication indices"
+    return ""
+
+
 def is_paired(first: RunDir, other: RunDir) -> bool:
     """True when two runs share seed, replication indices and calendar (common random numbers)."""
-    if first.seed != other.seed or first.replications != other.replications:
-        return False
-    if (first.start, first.end) != (other.start, other.end):
-        return False
-    reps = [run.table("kpis", ["replication"])["replication"] for run in (first, other)]
-    return sorted(reps[0].tolist()) == sorted(reps[1].tolist())
+    return not unpaired_reason(first, other)
+
+
+def replication_values(run: RunDir, kpi: str) -> pd.Series | None:
+    """One KPI of every replication, indexed by replication; None when the run has no such column.
+
+    A summary KPI that is not a column of ``kpis.parquet`` is derived from the column it
+    summarises (``covered_by_horizon``: 1 where ``covered_for_good_month`` is set, else 0).
+    """
+    column = DERIVED.get(kpi, kpi)
+    if column not in parquet_columns(run.path / "kpis.parquet"):
+        return None
+    table = run.table("kpis", ["replication", column]).set_index("replication")[column]
+    if kpi in DERIVED:
+        return table.notna().astype(float)
+    return table.astype(float)
 
 
 def paired_differences(first: RunDir, other: RunDir, kpi: str) -> np.ndarray:
     """Per-replication ``other - first`` of one KPI (replications where both are defined)."""
-    a = first.table("kpis", ["replication", kpi])
-    b = other.table("kpis", ["replication", kpi])
-    both = a.merge(b, on="replication", suffixes=("_first", "_other"))
-    diff = (both[f"{kpi}_other"] - both[f"{kpi}_first"]).to_numpy(dtype=float)
+    a, b = replication_values(first, kpi), replication_values(other, kpi)
+    if a is None or b is None:
+        return np.array([], dtype=float)
+    diff = (b - a).to_numpy(dtype=float)
     finite: np.ndarray = diff[np.isfinite(diff)]
     return finite
 
@@ -91,7 +135,6 @@ def kpi_comparison(
     labels = chosen.labels
     differences = diff_columns(chosen)
     summaries = [summary_kpis(run, chosen) for run in runs]
-    kpi_columns = set(runs[0].table("kpis").columns)
     paired_runs = [k > 0 and is_paired(runs[0], run) for k, run in enumerate(runs)]
     rows = []
     for kpi, first_stats in summaries[0].items():
@@ -104,21 +147,19 @@ def kpi_comparison(
                 "mean": own.get("mean"),
                 **{heading: own.get(key) for key, heading in labels.items()},
                 **dict.fromkeys(differences),
-                "comparison": "baseline",
+                "comparison": BASELINE,
             }
-            if k > 0:
-                paired = kpi in kpi_columns and paired_runs[k]
-                if paired:
-                    diff = paired_differences(runs[0], run, kpi)
-                    if diff.size:
-                        quantiles = np.quantile(diff, list(chosen.quantiles.values()))
-                        row.update(zip(differences, [float(diff.mean()), *quantiles], strict=True))
-                    row["comparison"] = PAIRED
-                else:
-                    means = [own.get("mean"), first_stats.get("mean")]
-                    if None not in means:
-                        row["difference mean"] = float(means[0]) - float(means[1])
-                    row["comparison"] = UNPAIRED
+            if k > 0 and paired_runs[k]:
+                diff = paired_differences(runs[0], run, kpi)
+                if diff.size:
+                    quantiles = np.quantile(diff, list(chosen.quantiles.values()))
+                    row.update(zip(differences, [float(diff.mean()), *quantiles], strict=True))
+                row["comparison"] = PAIRED
+            elif k > 0:
+                means = [own.get("mean"), first_stats.get("mean")]
+                if None not in means:
+                    row["difference mean"] = float(means[0]) - float(means[1])
+                row["comparison"] = UNPAIRED
             rows.append(row)
     table = pd.DataFrame(rows)
     for column in ["mean", *labels.values(), *differences]:

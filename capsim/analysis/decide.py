@@ -146,7 +146,7 @@ def run_sensitivity(
         outputs = [m.name for m in measures]
         analysis: Analysis
         if request.method == "oat":
-            analysis = one_at_a_time(parameters, evaluate, outputs)
+            analysis = one_at_a_time(parameters, evaluate, outputs, evaluate.replicates)
         elif request.method == "morris":
             analysis = morris_indices(parameters, evaluate, samples, base.seed, outputs)
         else:

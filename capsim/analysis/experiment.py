@@ -27,15 +27,15 @@ import pandas as pd
 from capsim.analysis.sensitivity import Parameter, parse_parameter
 from capsim.errors import OutputError, Problem, ScenarioError, UsageError
 from capsim.runs import executors
+from capsim.runs.bookkeeping import scenario_sha256
 from capsim.runs.kpis import DEFAULT, Percentiles
+from capsim.runs.locks import lock_run_dir
 from capsim.runs.settings import DEFAULT_CHUNK_SIZE, SCHEDULER_ENV
 from capsim.runs.store import (
     RunWriter,
     check_output_location,
     claim_run_dir,
     default_run_dir,
-    lock_run_dir,
-    scenario_sha256,
     staging_dir,
 )
 from capsim.runs.tables import KPI_UNITS, quantile_row
@@ -329,7 +329,8 @@ class ScenarioEvaluator:
     """The ``evaluate(points, labels)`` of the sensitivity methods for a scenario model.
 
     Each point becomes a run directory ``runs/<label>``; its value is each measure's statistic
-    over the point's replications. Every evaluated point is remembered for the points table.
+    over the point's replications. Every evaluated point is remembered for the points table, and
+    its KPI per replication for the paired standard errors (``replicates``).
     """
 
     setup: ExperimentSetup
@@ -338,6 +339,7 @@ class ScenarioEvaluator:
     runs_dir: Path
     progress: PointProgress | None = None
     run_names: list[str] = field(default_factory=list)
+    per_replication: dict[str, pd.Series] = field(default_factory=dict)
 
     def __call__(self, points: np.ndarray, labels: Sequence[str]) -> np.ndarray:
         """Run every point (checked first) and return [points x measures]."""
@@ -351,7 +353,13 @@ class ScenarioEvaluator:
         for i, run_dir in enumerate(run_dirs):
             kpis = kpi_table(run_dir)
             values[i] = [statistic(kpis, measure) for measure in self.measures]
+            kpi = self.measures[0].kpi  # every measure of a study is a statistic of one KPI
+            self.per_replication[labels[i]] = kpis.set_index("replication")[kpi].astype(float)
         return values
+
+    def replicates(self, label: str) -> pd.Series:
+        """The study KPI of every replication of the evaluated point ``label``."""
+        return self.per_replication[label]
 
 
 @dataclass(frozen=True)

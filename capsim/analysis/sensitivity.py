@@ -27,6 +27,8 @@ from capsim.scenario.yamlio import PathKey
 
 #: evaluate(points [n x d], labels [n]) -> KPI values [n] or [n x outputs].
 Evaluate = Callable[[np.ndarray, Sequence[str]], np.ndarray]
+#: replicates(label) -> the KPI of every replication of an evaluated point, indexed by replication.
+Replicates = Callable[[str], pd.Series]
 SAMPLINGS = ("default", "lhs")
 CONF_LEVEL = 0.95
 MORRIS_LEVELS = 4
@@ -136,13 +138,34 @@ def _points_table(
     return table
 
 
+def paired_standard_error(base: pd.Series, other: pd.Series) -> float:
+    """Standard error of the mean change ``other - base`` over replications both points ran.
+
+    The points share the seed, so replication ``k`` of each drew the same random numbers and the
+    per-replication differences carry only the parameter's effect and what it sets off: the
+    standard error is the standard deviation of those differences (n - 1) over the square root
+    of their number. NaN with fewer than two replications where both are defined.
+    """
+    differences = (other - base).to_numpy(dtype=float)
+    differences = differences[np.isfinite(differences)]
+    if differences.size < 2:
+        return math.nan
+    return float(np.std(differences, ddof=1) / math.sqrt(differences.size))
+
+
 def one_at_a_time(
-    parameters: Sequence[Parameter], evaluate: Evaluate, outputs: Sequence[str] = ("value",)
+    parameters: Sequence[Parameter],
+    evaluate: Evaluate,
+    outputs: Sequence[str] = ("value",),
+    replicates: Replicates | None = None,
 ) -> Analysis:
     """Move each parameter alone to its low and its high bound; everything else stays at base.
 
     The table has one row per parameter and output: the output at base, low and high, the
-    changes from base, and the swing ``|high - low|``; rows are sorted by swing, largest first.
+    changes from base, and the swing ``max - min`` of the three (so a parameter whose bounds both
+    move the KPI the same way still counts the farther one); rows are sorted by swing, largest
+    first. With ``replicates`` (each point's KPI per replication) it also gives the paired
+    standard errors of the changes at low and at high (``paired_standard_error``); without, NaN.
     """
     if not parameters:
         raise UsageError("give at least one --param dotted.path=LOW:HIGH")
@@ -160,6 +183,7 @@ def one_at_a_time(
     values = _evaluate(evaluate, points, labels, outputs)
     records = []
     for j, parameter in enumerate(parameters):
+        errors = _paired_errors(replicates, labels[0], labels[1 + 2 * j], labels[2 + 2 * j])
         for k, output in enumerate(outputs):
             at_base, at_low, at_high = values[0, k], values[1 + 2 * j, k], values[2 + 2 * j, k]
             records.append(
@@ -175,7 +199,9 @@ def one_at_a_time(
                     "at_high": at_high,
                     "change_at_low": at_low - at_base,
                     "change_at_high": at_high - at_base,
-                    "swing": abs(at_high - at_low),
+                    "se_change_at_low": errors[0],
+                    "se_change_at_high": errors[1],
+                    "swing": max(at_base, at_low, at_high) - min(at_base, at_low, at_high),
                 }
             )
     table = pd.DataFrame(records)
@@ -187,6 +213,19 @@ def one_at_a_time(
     table["rank"] = table["parameter"].map({p: i + 1 for i, p in enumerate(order.index)})
     table = table.sort_values(["rank", "output"], kind="stable").reset_index(drop=True)
     return Analysis("oat", table, _points_table(parameters, points, labels, values, outputs))
+
+
+def _paired_errors(
+    replicates: Replicates | None, base: str, low: str, high: str
+) -> tuple[float, float]:
+    """Paired standard errors of the changes at the low and the high point (NaN if unknown)."""
+    if replicates is None:
+        return math.nan, math.nan
+    at_base = replicates(base)
+    return (
+        paired_standard_error(at_base, replicates(low)),
+        paired_standard_error(at_base, replicates(high)),
+    )
 
 
 def _problem(parameters: Sequence[Parameter]) -> dict[str, Any]:

@@ -74,7 +74,11 @@ def check(
         from capsim.report.charts import draw_staged_run
 
         options = RunOptions(
-            workers=workers, scheduler=scheduler, results_root=root, draw=draw_staged_run
+            workers=workers,
+            scheduler=scheduler,
+            results_root=root,
+            draw=draw_staged_run,
+            charts=output is not None,  # a scratch run is deleted: no charts to draw
         )
         with progress_reporter() as progress:
             outcome = run_scenario(scenario, options, progress)

@@ -116,11 +116,16 @@ def schema(output: Path | None, reference: Path | None) -> None:
 @reports_errors
 def show(file: Path, sets: tuple[str, ...]) -> None:
     """Print the resolved scenario (inheritance and overrides applied)."""
-    from capsim.runs.store import resolved_scenario_text
+    from capsim.runs.bookkeeping import resolved_scenario_text
+    from capsim.scenario.calendar import month_notes
     from capsim.scenario.loader import load_scenario, scenario_to_data
+    from capsim.scenario.schema import Scenario
 
     scenario = load_scenario(file, sets)
-    click.echo(resolved_scenario_text(scenario_to_data(scenario)), nl=False)
+    data = scenario_to_data(scenario)
+    click.echo(resolved_scenario_text(data), nl=False)
+    for line in month_notes(data, Scenario):  # offsets from start with their calendar months
+        click.echo(line)
 
 
 @main.command()
@@ -174,6 +179,12 @@ def show(file: Path, sets: tuple[str, ...]) -> None:
     is_flag=True,
     help="Also write report.html, memo.pptx and tables.xlsx into the run directory.",
 )
+@click.option(
+    "--charts/--no-charts",
+    default=True,
+    help="Draw every chart into charts/ (PNG at 300 dpi and SVG; a few seconds a run). "
+    "--no-charts writes tables and summary only, e.g. for batches of runs.",
+)
 @percentiles_option
 @reports_errors
 def run(
@@ -189,6 +200,7 @@ def run(
     until_converged: float | None,
     resume_dir: Path | None,
     with_report: bool,
+    charts: bool,
     percentiles: str | None,
 ) -> None:
     """Simulate a scenario and write a run directory (tables, summary, charts)."""
@@ -207,6 +219,7 @@ def run(
         until_converged=until_converged,
         inputs=inputs,
         draw=draw_staged_run,
+        charts=charts,
     )
     with progress_reporter() as progress:
         if resume_dir is not None:
@@ -242,6 +255,7 @@ FIXED_AT_START = (
     ("chunk_size", "--chunk-size"),
     ("until_converged", "--until-converged"),
     ("percentiles", "--percentiles"),
+    ("charts", "--charts/--no-charts"),
 )
 
 
@@ -269,6 +283,7 @@ def format_headline(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
 
     Then the per-year risks, the portfolio's P-dates and the causes that held most MW back.
     """
+    from capsim.report.currency import currency_of, money_unit
     from capsim.runs.criticality import top_causes
     from capsim.runs.kpis import BEYOND_TOLERANCE_IN_YEAR, SHORTFALL_IN_YEAR, Percentiles, lookup
 
@@ -283,7 +298,8 @@ def format_headline(summary: dict[str, Any], manifest: dict[str, Any]) -> str:
         kpi = lookup(key)
         stats = summary["kpis"][key]
         cells = "".join(f"{kpi.format(stats[q]):>12}" for q in percentiles.keys)
-        lines.append(f"{kpi.title:<40}{cells}")
+        title = money_unit(kpi.title, currency_of(summary))  # the run's reporting currency
+        lines.append(f"{title:<40}{cells}")
     tolerance = summary["report"]["shortfall_tolerance"]
     for base, key, label in (
         (SHORTFALL_IN_YEAR, "shortfall_probability_by_year", SHORTFALL_IN_YEAR.label),
@@ -318,11 +334,22 @@ def _register_commands() -> None:
     """Add the commands that live in their own modules (each keeps its heavy imports lazy)."""
     from capsim.cli.check import COMMANDS as CHECK_COMMANDS
     from capsim.cli.decide import COMMANDS as DECIDE_COMMANDS
+    from capsim.cli.fit import COMMANDS as FIT_COMMANDS
     from capsim.cli.memo import COMMANDS as MEMO_COMMANDS
+    from capsim.cli.optimize import COMMANDS as OPTIMIZE_COMMANDS
     from capsim.cli.strategies import COMMANDS as STRATEGY_COMMANDS
+    from capsim.cli.template import template
 
-    for command in (*MEMO_COMMANDS, *CHECK_COMMANDS, *DECIDE_COMMANDS, *STRATEGY_COMMANDS):
+    for command in (
+        *MEMO_COMMANDS,
+        *CHECK_COMMANDS,
+        *DECIDE_COMMANDS,
+        *STRATEGY_COMMANDS,
+        *OPTIMIZE_COMMANDS,
+        *FIT_COMMANDS,
+    ):
         main.add_command(command)
+    main.add_command(template)
 
 
 _register_commands()

@@ -14,6 +14,7 @@ import simpy
 from simpy.resources.resource import Request
 
 from capsim.model.delays import TEAM_WAIT, stage_cause
+from capsim.model.env import FirstOf
 from capsim.model.portfolio import Deal, World
 from capsim.model.site import file_grid_request, site_process
 from capsim.scenario.schema import LAUNCH, SIGNED
@@ -85,14 +86,14 @@ def deal_process(world: World, deal: Deal, start: int) -> Generator[simpy.Event,
             file_grid_request(world, deal)
         if stage.team and held is None:
             held = world.team.request()
-            yield held | strand
+            yield FirstOf(env, held, strand)
             if strand.triggered:
                 break
             deal.pre_signing.append((TEAM_WAIT, env.now))
         elif not stage.team and held is not None:
             world.team.release(held)
             held = None
-        yield env.timeout(stage.months.sample(rng)) | strand
+        yield FirstOf(env, env.timeout(stage.months.sample(rng)), strand)
         if strand.triggered:
             break
         deal.pre_signing.append((stage_cause(stage.name), env.now))

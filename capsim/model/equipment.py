@@ -44,7 +44,7 @@ _RESERVATION_TAG = 0x52455356  # "RESV"
 _UNIT_SLACK = 1e-9
 
 
-@dataclass
+@dataclass(slots=True)
 class Order:
     """Units on the order book for one buyer (``reserved``: a reservation order of ours)."""
 
@@ -202,21 +202,40 @@ class EquipmentBook:
         self.orders.append(order)
 
     def _book_others_until(self, month: float) -> None:
-        """Book the other buyers' orders placed up to ``month``, in order."""
-        while self._others and self._others[-1][0] <= month:
-            ordered, lead = self._others.pop()
-            self._book(Order(OTHER_BUYER, "", 1, ordered, ordered + lead))
+        """Book the other buyers' orders placed up to ``month``, in order.
+
+        The same arithmetic as ``_book`` for their one-unit orders, with the running factory
+        time kept in a local: there are thousands of them per replication.
+        """
+        others = self._others
+        if not others or others[-1][0] > month:
+            return
+        free_at = self._factory_free_at
+        months_per_unit = self.months_per_unit
+        append = self.orders.append
+        while others and others[-1][0] <= month:
+            ordered, lead = others.pop()
+            earliest = ordered + lead
+            free_at = max(free_at, ordered) + 1 * months_per_unit
+            append(Order(OTHER_BUYER, "", 1, ordered, earliest, max(free_at, earliest)))
+        self._factory_free_at = free_at
 
     def _other_buyers(self, horizon_months: float) -> list[tuple[float, float]]:
         """Other buyers' single-unit orders over the horizon: (month, lead time), latest first."""
         per_year = self.spec.other_orders_per_year
         arrivals: list[tuple[float, float]] = []
+        if not per_year > 0:
+            return arrivals
+        mean_gap_months = 12.0 / per_year
+        exponential = self.rng.exponential
+        lead_time_months = self.spec.lead_time_months.sample
+        rng = self.rng
         month = 0.0
-        while per_year > 0:
-            month += float(self.rng.exponential(12.0 / per_year))
+        while True:
+            month += float(exponential(mean_gap_months))
             if month >= horizon_months:
                 break
-            arrivals.append((month, self.spec.lead_time_months.sample(self.rng)))
+            arrivals.append((month, lead_time_months(rng)))
         arrivals.reverse()
         return arrivals
 

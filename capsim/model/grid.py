@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
+from simpy.events import Event, Process, Timeout
 
-from capsim.model.env import Streams
+from capsim.model.env import FirstOf, Slots, Streams
 from capsim.model.ledger import Ledger
 from capsim.model.records import BACKGROUND, OWN, HeadroomRow, QueueRow, Recorder
 from capsim.model.units import settle_mw
@@ -32,7 +33,7 @@ from capsim.scenario.schema import Region
 _EPS_MW = 1e-9
 
 
-@dataclass
+@dataclass(slots=True)
 class Request:
     """One connection request and the months it reached each step (None if never).
 
@@ -99,7 +100,7 @@ class Headroom:
 
     def request(self, mw: float) -> simpy.Event:
         """An event that fires when ``mw`` has been allocated to the caller."""
-        grant = self.env.event()
+        grant = Event(self.env)
         self._waiting.append((mw, grant))
         self._serve()
         return grant
@@ -166,7 +167,7 @@ class GridQueue:
         self.horizon_months = horizon_months
         self.recorder = recorder
         self.headroom = Headroom(env, region.grid.headroom_mw, region.grid.queue.headroom_order)
-        self.slots = simpy.Resource(env, capacity=region.grid.queue.study_slots)
+        self.slots = Slots(env, region.grid.queue.study_slots)
         self.requests: list[Request] = []
         self.own_queued_mw = 0.0
         self.flexible_used_mw = 0.0
@@ -179,6 +180,11 @@ class GridQueue:
             for name, _ in classes
         }
         self._competitor_specs = dict(classes)
+        self._cluster_mode = self.spec.queue.mode == "cluster"
+        #: (index, milestone) in the order they fall due after filing.
+        self._milestones_in_time_order = sorted(
+            enumerate(self.spec.queue.milestones), key=lambda item: item[1].after_months
+        )
         if self.spec.queue.mode == "cluster":
             env.process(self._windows())
         for upgrade in self.spec.upgrades:
@@ -207,9 +213,9 @@ class GridQueue:
             deal_id,
             mw,
             env.now,
-            env.event(),
-            env.event(),
-            env.event(),
+            Event(env),
+            Event(env),
+            Event(env),
             competitor_class=competitor_class,
         )
         queue = self.spec.queue
@@ -223,7 +229,7 @@ class GridQueue:
             self.own_queued_mw += mw
             request.deposit_usd = queue.deposit_usd_per_mw * mw
             self.ledger.queue_fees_usd += request.deposit_usd
-        self.env.process(self._lifecycle(request))
+        Process(self.env, self._lifecycle(request))
         return request
 
     def file_for_deal(self, deal_id: str, mw: float) -> Request:
@@ -290,7 +296,7 @@ class GridQueue:
             gap = float(rng.exponential(mean_gap_months))
             if self.env.now + gap >= self.horizon_months:
                 return
-            yield self.env.timeout(gap)
+            yield Timeout(self.env, gap)
             self.submit(BACKGROUND, spec.mw.sample(rng), competitor_class=name)
 
     def _withdrawal_delay(
@@ -313,60 +319,88 @@ class GridQueue:
             return None
         return float(rng.exponential(12.0 / per_year))
 
-    def _hazard(self, request: Request, delay: float) -> Generator[simpy.Event, object, None]:
-        """Give up ``delay`` months after filing, unless works have started by then."""
-        yield self.env.timeout(delay)
+    def _give_up(self, request: Request) -> None:
+        """The withdrawal hazard's moment: give up, unless works have started by then."""
         if request.pending and not request.in_works and not request.stop.triggered:
             request.stop.succeed()
 
-    def _milestones(self, request: Request) -> Generator[simpy.Event, object, None]:
-        """Payments due after filing: ours pay while pending; a waiting competitor may drop."""
-        filed = self.env.now
-        in_time_order = sorted(
-            enumerate(self.spec.queue.milestones), key=lambda item: item[1].after_months
+    def _milestone_after(self, request: Request, filed: float, position: int) -> None:
+        """Wait for the milestone at ``position`` (in time order) of a request filed at ``filed``.
+
+        Each milestone is one timeout with a callback, like the withdrawal hazard: the payment
+        or the drop happens when it is processed, then the next milestone is awaited.
+        """
+        if position >= len(self._milestones_in_time_order):
+            return
+        _, milestone = self._milestones_in_time_order[position]
+        due = filed + milestone.after_months
+        if due >= self.horizon_months:
+            return
+        env = self.env
+        Timeout(env, due - env.now).callbacks.append(
+            lambda _: self._milestone_due(request, filed, position)
         )
-        for index, milestone in in_time_order:
-            due = filed + milestone.after_months
-            if due >= self.horizon_months:
-                return
-            yield self.env.timeout(due - self.env.now)
-            if not request.pending or request.stop.triggered:
-                return
-            if request.applicant == OWN:
-                paid = milestone.usd_per_mw * request.mw
-                request.milestones_usd += paid
-                self.ledger.queue_fees_usd += paid
-            elif not request.in_works and request.drop_draws[index] < milestone.drop_share:
-                request.stop.succeed()
-                return
+
+    def _milestone_due(self, request: Request, filed: float, position: int) -> None:
+        """A milestone falls due: ours pay while pending; a waiting competitor may drop."""
+        if not request.pending or request.stop.triggered:
+            return
+        index, milestone = self._milestones_in_time_order[position]
+        if request.applicant == OWN:
+            paid = milestone.usd_per_mw * request.mw
+            request.milestones_usd += paid
+            self.ledger.queue_fees_usd += paid
+        elif not request.in_works and request.drop_draws[index] < milestone.drop_share:
+            request.stop.succeed()
+            return
+        self._milestone_after(request, filed, position + 1)
 
     def _lifecycle(self, request: Request) -> Generator[simpy.Event, object, None]:
+        env = self.env
+        stop = request.stop
         delay = request.withdraw_after_months
-        if delay is not None and self.env.now + delay < self.horizon_months:
-            self.env.process(self._hazard(request, delay))
-        if self.spec.queue.milestones:
-            self.env.process(self._milestones(request))
-        studied = yield from self._study(request)
-        if not studied:
-            return
+        if delay is not None and env.now + delay < self.horizon_months:
+            # The withdrawal hazard is one timeout with a callback: no process of its own.
+            Timeout(env, delay).callbacks.append(lambda _: self._give_up(request))
+        if self._milestones_in_time_order:
+            self._milestone_after(request, env.now, 0)
+        if self._cluster_mode:
+            studied = yield from self._cluster_study(request)
+            if not studied:
+                return
+        else:
+            slot = self.slots.request()
+            yield FirstOf(env, slot, stop)
+            if not slot.triggered:
+                self.slots.cancel(slot)
+                self._finish(request, connected=False)
+                return
+            request.study_start = env.now
+            study = Timeout(env, request.study_months)
+            yield FirstOf(env, study, stop)
+            self.slots.release(slot)
+            if not study.processed:
+                self._finish(request, connected=False)
+                return
+            request.study_end = env.now
         grant = self.headroom.request(request.mw)
         if not grant.triggered:
             self._try_flexible(request)
-            yield grant | request.stop
+            yield FirstOf(env, grant, stop)
             if not grant.triggered:
                 self.headroom.cancel(grant)
                 self._finish(request, connected=False)
                 return
-        request.headroom_granted = self.env.now
+        request.headroom_granted = env.now
         request.in_works = True
         if request.flexible_start is not None:
             if request.flexible_connected is None:
-                yield request.flexible_ready | request.stop
+                yield FirstOf(env, request.flexible_ready, stop)
             self.flexible_used_mw = settle_mw(self.flexible_used_mw - request.mw)
             self._finish(request, connected=request.flexible_connected is not None)
             return
-        works = self.env.timeout(request.works_months)
-        yield works | request.stop
+        works = Timeout(env, request.works_months)
+        yield FirstOf(env, works, stop)
         self._finish(request, connected=works.processed)
 
     def _try_flexible(self, request: Request) -> None:
@@ -389,7 +423,7 @@ class GridQueue:
     def _flexible_works(self, request: Request) -> Generator[simpy.Event, object, None]:
         """Connection works of a flexible connection; then it carries power, curtailed."""
         works = self.env.timeout(request.works_months)
-        yield works | request.stop
+        yield FirstOf(self.env, works, request.stop)
         if not works.processed:
             if request.headroom_granted is None:  # the lifecycle releases it otherwise
                 self.flexible_used_mw = settle_mw(self.flexible_used_mw - request.mw)
@@ -398,31 +432,11 @@ class GridQueue:
         self.recorder.log(self.env.now, "flexible", request.deal_id)
         request.flexible_ready.succeed()
 
-    def _study(self, request: Request) -> Generator[simpy.Event, object, bool]:
-        """Wait for and go through a study; False if the request withdrew meanwhile."""
-        if self.spec.queue.mode == "cluster":
-            return (yield from self._cluster_study(request))
-        slot = self.slots.request()
-        yield slot | request.stop
-        if not slot.triggered:
-            slot.cancel()
-            self._finish(request, connected=False)
-            return False
-        request.study_start = self.env.now
-        study = self.env.timeout(request.study_months)
-        yield study | request.stop
-        self.slots.release(slot)
-        if not study.processed:
-            self._finish(request, connected=False)
-            return False
-        request.study_end = self.env.now
-        return True
-
     def _cluster_study(self, request: Request) -> Generator[simpy.Event, object, bool]:
         cluster = self._window
         cluster.members.append(request)
         finished = cluster.finished
-        yield finished | request.stop
+        yield FirstOf(self.env, finished, request.stop)
         if not finished.triggered:
             self._finish(request, connected=False)
             return False
@@ -442,13 +456,14 @@ class GridQueue:
     def _run_cluster(
         self, cluster: _Cluster, study_months: float
     ) -> Generator[simpy.Event, object, None]:
-        with self.slots.request() as slot:
-            yield slot
-            start = self.env.now
-            live = [r for r in cluster.members if r.withdrawn is None]
-            for member in live:
-                member.study_start = start
-            yield self.env.timeout(study_months)
+        slot = self.slots.request()
+        yield slot
+        start = self.env.now
+        live = [r for r in cluster.members if r.withdrawn is None]
+        for member in live:
+            member.study_start = start
+        yield self.env.timeout(study_months)
+        self.slots.release(slot)
         for member in cluster.members:
             if member.withdrawn is None:
                 member.study_end = self.env.now

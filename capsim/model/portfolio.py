@@ -20,7 +20,7 @@ from capsim.model.units import MW_EPS
 from capsim.scenario.schema import DealKind, Scenario
 
 
-@dataclass
+@dataclass(slots=True)
 class RegionState:
     """Running MW tallies of one region, read by the policy and the month-end snapshot."""
 
@@ -33,7 +33,7 @@ class RegionState:
     energy_usd_per_h: float = 0.0
 
 
-@dataclass
+@dataclass(slots=True)
 class Deal:
     """One procurement deal from launch to full power (or to its loss)."""
 

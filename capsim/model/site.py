@@ -29,6 +29,7 @@ from capsim.model.delays import (
     PHASE_GAP,
     equipment_cause,
 )
+from capsim.model.env import FirstOf
 from capsim.model.portfolio import Deal, World
 from capsim.model.units import MW_EPS, settle_mw
 
@@ -72,39 +73,41 @@ def site_process(world: World, deal: Deal) -> Generator[simpy.Event, object, Non
     path = deal.site_path
     if kind.uses_colocation:
         space = world.colocation[deal.region].get(deal.mw)
-        yield space | strand
+        yield FirstOf(env, space, strand)
         if not space.triggered:
             space.cancel()
             return
         path.append((COLOCATION_WAIT, env.now))
-        yield env.timeout(kind.fit_out_months.sample(rng)) | strand
+        yield FirstOf(env, env.timeout(kind.fit_out_months.sample(rng)), strand)
         path.append((FIT_OUT, env.now))
     elif kind.needs_build:
         build = world.scenario.build
-        yield env.timeout(build.permitting_months.sample(rng) * kind.build_time_factor) | strand
+        yield FirstOf(
+            env, env.timeout(build.permitting_months.sample(rng) * kind.build_time_factor), strand
+        )
         if strand.triggered:
             return
         path.append((PERMITTING, env.now))
         crew = world.crews[deal.region].request()
-        yield crew | strand
+        yield FirstOf(env, crew, strand)
         if strand.triggered:
             _give_back_crew(world, deal, crew)
             return
         path.append((CREW_WAIT, env.now))
         deal.stage_months["construction"] = env.now
         region.under_construction_mw += deal.mw
-        yield env.timeout(build.construction_months.sample(rng) * kind.build_time_factor) | strand
+        yield FirstOf(
+            env, env.timeout(build.construction_months.sample(rng) * kind.build_time_factor), strand
+        )
         path.append((CONSTRUCTION, env.now))
     else:
-        yield env.timeout(kind.fit_out_months.sample(rng)) | strand
+        yield FirstOf(env, env.timeout(kind.fit_out_months.sample(rng)), strand)
         path.append((FIT_OUT, env.now))
     built_mw = 0.0
     for index, mw in enumerate(phases):
         if index > 0 and not strand.triggered:
-            yield (
-                env.timeout(gap_months * (kind.build_time_factor if kind.needs_build else 1.0))
-                | strand
-            )
+            gap = env.timeout(gap_months * (kind.build_time_factor if kind.needs_build else 1.0))
+            yield FirstOf(env, gap, strand)
         if strand.triggered:
             break
         built_mw += mw
@@ -154,7 +157,7 @@ def _phase(
         if strand.triggered:
             return
         draw = book.stock.get(units)
-        yield draw | strand
+        yield FirstOf(world.env, draw, strand)
         if not draw.triggered:
             draw.cancel()
             return
@@ -170,7 +173,7 @@ def _phase(
             world.env.process(_bridge(world, deal))
         _update_bridge(world, deal)
         if grid.flexible_connected is None:
-            yield grid.done | grid.flexible_ready
+            yield FirstOf(world.env, grid.done, grid.flexible_ready)
         if grid.withdrawn is not None:
             return
         if grid.connected is None:  # a non-firm connection carries power first
@@ -231,7 +234,7 @@ def _bridge(world: World, deal: Deal) -> Generator[simpy.Event, object, None]:
         units = math.ceil(spec.units_per_100mw * min(spec.max_mw_per_site, deal.mw) / 100 - 1e-9)
         book.order(f"{deal.deal_id}:bridge", units)
         draw = book.stock.get(units)
-        yield draw | grid.done
+        yield FirstOf(env, draw, grid.done)
         if not draw.triggered:
             draw.cancel()
             return

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import simpy
 
 from capsim.model.buffer import buffer_process
+from capsim.model.correlated import pin_correlated_draws
 from capsim.model.deals import start_deal
 from capsim.model.delays import critical_path, delay_months
 from capsim.model.demand import DemandPath, shock_process
@@ -38,6 +39,7 @@ class ReplicationResult:
 
 def build_world(scenario: Scenario, replication: int, trace: bool = False) -> World:
     """Create the environment, resources and processes of one replication (not yet run)."""
+    scenario = pin_correlated_draws(scenario, replication)  # correlated fields: this run's draws
     env = CountingEnvironment()
     streams = Streams(scenario.seed, replication)
     recorder = Recorder(trace=[] if trace else None)
@@ -126,7 +128,7 @@ def simulate(scenario: Scenario, replication: int, trace: bool = False) -> Repli
     world = build_world(scenario, replication, trace=trace)
     env = world.env
     assert isinstance(env, CountingEnvironment)
-    env.run(until=env.process(monitor_process(world)))
+    env.run_until(env.process(monitor_process(world)))
     flush(world)
     return ReplicationResult(replication, world.recorder, env.events_processed)
 

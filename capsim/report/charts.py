@@ -368,8 +368,8 @@ def draw_capacity_vs_demand(run: RunDir, label: RunLabel) -> Figure:
     percentiles = run_percentiles(run)
     bridge = bridge_means(run.path) if run.scenario.bridge.enabled else None
     return capacity_vs_demand(
-        monthly_bands(run.path, percentiles),
-        regional_means(run.path),
+        monthly_bands(run, percentiles),
+        regional_means(run),
         label,
         region_names(run),
         bridge_mean_mw=bridge,
@@ -383,7 +383,7 @@ def draw_capacity_fan(run: RunDir, label: RunLabel) -> Figure:
     from capsim.runs.aggregate import monthly_bands
 
     percentiles = run_percentiles(run)
-    return capacity_fan(monthly_bands(run.path, percentiles), label, percentiles)
+    return capacity_fan(monthly_bands(run, percentiles), label, percentiles)
 
 
 def draw_shortfall_probability(run: RunDir, label: RunLabel) -> Figure:
@@ -391,35 +391,14 @@ def draw_shortfall_probability(run: RunDir, label: RunLabel) -> Figure:
     from capsim.report.data import run_percentiles
     from capsim.runs.aggregate import monthly_bands
 
-    return shortfall_probability(monthly_bands(run.path, run_percentiles(run)), label)
+    return shortfall_probability(monthly_bands(run, run_percentiles(run)), label)
 
 
 def draw_staged_run(staged: StagedRun) -> None:
-    """The run's own charts (PNG and SVG) into a staged run, before it is published."""
-    from capsim.runs.aggregate import monthly_bands, regional_means
-    from capsim.version import __version__
+    """Every chart of the suite (PNG at 300 dpi and SVG) into a staged run, before it is published.
 
-    percentiles = Percentiles.of(staged.scenario)
-    bands = monthly_bands(staged.directory, percentiles)
-    regional = regional_means(staged.directory)
-    label = RunLabel(
-        staged.scenario.name,
-        staged.scenario_sha256,
-        staged.scenario.seed,
-        staged.replications,
-        __version__,
-        staged.run_date,
-    )
-    directory = staged.directory / "charts"
-    directory.mkdir(exist_ok=True)
-    names = {rid: region.name for rid, region in staged.scenario.regions.items()}
-    bridge = bridge_means(staged.directory) if staged.scenario.bridge.enabled else None
-    save(
-        capacity_vs_demand(
-            bands, regional, label, names, bridge_mean_mw=bridge, percentiles=percentiles
-        ),
-        directory,
-        "capacity_vs_demand",
-    )
-    save(capacity_fan(bands, label, percentiles), directory, "capacity_fan")
-    save(shortfall_probability(bands, label), directory, "shortfall_probability")
+    The images are drawn at the size the report and the deck show them (``staged``).
+    """
+    from capsim.report.staged import draw_suite
+
+    draw_suite(staged)

@@ -484,12 +484,15 @@ def _thousands(ax: Axes) -> None:
 
 def draw_kpi_distributions(run: RunDir, label: RunLabel) -> Figure:
     """kpi_distributions from an open run, marking the percentiles it reports."""
-    return kpi_distributions(
+    from capsim.report.currency import currency_of, relabel_figure
+
+    figure = kpi_distributions(
         data_measures.kpi_samples(run),
         label,
         memo_data.run_percentiles(run),
         float(run.summary["report"]["shortfall_tolerance"]),
     )
+    return relabel_figure(figure, currency_of(run.summary))  # labels in the run's currency
 
 
 def _risk_percentile(percentiles: Percentiles) -> int:

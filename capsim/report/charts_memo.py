@@ -392,5 +392,8 @@ def draw_equipment_backlog(run: RunDir, label: RunLabel) -> Figure:
 
 
 def draw_cost_breakdown(run: RunDir, label: RunLabel) -> Figure:
-    """cost_breakdown from an open run."""
-    return cost_breakdown(memo_data.cumulative_costs(run), label)
+    """cost_breakdown from an open run, labelled in the run's reporting currency."""
+    from capsim.report.currency import currency_of, relabel_figure
+
+    figure = cost_breakdown(memo_data.cumulative_costs(run), label)
+    return relabel_figure(figure, currency_of(run.summary))

@@ -1,12 +1,12 @@
 """The comparison documents: compare.html, compare.pptx and compare.xlsx for runs side by side.
 
-The figures come from ``capsim.analysis.compare``; this module lays them out with the overlaid
-charts and writes the documents, staged and moved into place whole.
+The figures come from ``capsim.analysis.compare``; this module lays them out (one row per KPI,
+one column of differences per run, what "paired" means said once) with the charts and writes
+the documents, staged and moved into place whole.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -15,15 +15,71 @@ from pathlib import Path
 import pandas as pd
 
 from capsim.analysis.compare import (
+    BASELINE,
+    PAIRED,
+    PAIRING_NOTE,
     comparison_percentiles,
     kpi_comparison,
     run_names,
     runs_table,
+    unpaired_reason,
 )
 from capsim.errors import OutputError, UsageError
 from capsim.report.documents import ChartImage, Document, Table
-from capsim.runs.kpis import Percentiles
+from capsim.runs.kpis import Percentiles, lookup
+from capsim.runs.publish import publish_directory
 from capsim.runs.rundir import RunDir
+
+
+def difference_heading(name: str, comparison: str) -> str:
+    """The heading of a run's column of differences against the first run: ``lever (paired)``."""
+    return f"{name} ({comparison})"
+
+
+def _display(kpi: str, unit: str) -> tuple[float, str, str]:
+    """A KPI's label, divisor and unit as people read them (USD in millions)."""
+    try:
+        entry = lookup(kpi)
+    except KeyError:
+        return 1.0, kpi.replace("_", " "), unit
+    return entry.scale, entry.label, entry.display_unit or entry.kind
+
+
+def differences_table(table: pd.DataFrame, names: Sequence[str]) -> pd.DataFrame:
+    """One row per KPI: its label, unit, the first run's mean, and each run's mean difference.
+
+    Every other run has one column, headed ``<run> (paired)`` or ``<run> (unpaired)``, holding
+    its mean difference from the first run: the mean of its per-replication differences
+    (paired) or the difference of the means (unpaired).
+    """
+    first = names[0]
+    rows = []
+    for kpi, group in table.groupby("KPI", sort=False):
+        runs = [str(r) for r in group["run"]]
+        means = dict(zip(runs, group["mean"].to_numpy(dtype=float), strict=True))
+        changes = dict(zip(runs, group["difference mean"].to_numpy(dtype=float), strict=True))
+        modes = dict(zip(runs, group["comparison"].astype(str), strict=True))
+        scale, label, unit = _display(str(kpi), str(group["unit"].iloc[0]))
+        row: dict[str, object] = {
+            "KPI": label,
+            "unit": unit,
+            f"{first}: mean": means[first] / scale,
+        }
+        for name in names[1:]:
+            row[difference_heading(name, modes[name])] = changes[name] / scale
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def runs_compared(runs: Sequence[RunDir], names: Sequence[str]) -> pd.DataFrame:
+    """The runs table with how each run is compared with the first (and why, when unpaired)."""
+    table = runs_table(runs, names)
+    compared = [BASELINE]
+    for run in runs[1:]:
+        reason = unpaired_reason(runs[0], run)
+        compared.append(f"unpaired: {reason}" if reason else PAIRED)
+    table["compared"] = compared
+    return table
 
 
 def build_document(
@@ -44,11 +100,12 @@ def build_document(
     chosen = percentiles or comparison_percentiles(runs)
     high = chosen.labels[chosen.high]
     labels = [charts.run_label(run) for run in runs]
-    bands = {name: monthly_bands(run.path, chosen) for name, run in zip(names, runs, strict=True)}
+    bands = {name: monthly_bands(run, chosen) for name, run in zip(names, runs, strict=True)}
     horizon = {name: float(b["capacity_p50_mw"].iloc[-1]) for name, b in bands.items()}
     shortfall = table[table["KPI"] == "shortfall_mw_months"].set_index("run")
     worst = {str(k): float(v) for k, v in shortfall[high].items()}
-    modes = sorted(set(table.loc[table["comparison"] != "baseline", "comparison"]))
+    others = table[(table["comparison"] != BASELINE) & (table["KPI"] == table["KPI"].iloc[0])]
+    modes = [f"{run} {mode}" for run, mode in zip(others["run"], others["comparison"], strict=True)]
     versus = "; ".join(
         f"{run!s} vs {names[0]}: {row['difference mean']:+,.0f} MW-months (mean difference)"
         for run, row in shortfall.iloc[1:].iterrows()
@@ -74,24 +131,24 @@ def build_document(
     ]
     return Document(
         title="Runs compared: " + " vs ".join(names),
-        subtitle="Comparison: " + " / ".join(modes or ["single run"]),
+        subtitle=f"Differences against {names[0]}: " + ", ".join(modes or ["none"]),
         tables=[
-            Table("Runs", runs_table(runs, names)),
+            Table("Runs", runs_compared(runs, names)),
             Table(
-                "KPIs and differences against the first run",
-                table,
-                "Differences are run minus " + names[0] + ". " + " ".join(modes),
+                f"KPIs: each run's mean difference from {names[0]}",
+                differences_table(table, names),
+                f"Each run's column is that run minus {names[0]}, in the KPI's unit. "
+                f"{PAIRING_NOTE} "
+                "The workbook gives every percentile of the differences.",
             ),
         ],
         charts=images,
         method_note=(
-            "Paired: runs with the same seed, replications and calendar drew the same random "
-            "streams in each replication, so per-replication KPI differences isolate the effect "
-            "of the changed parameters; the mean and "
+            "Runs are compared with the first run. The mean and "
             + "/".join(chosen.labels.values())
-            + " are of those differences. Unpaired: only the difference of means is meaningful. "
-            "Cash cost is money paid; the unserved-demand penalty is notional and counted only "
-            "in the total cost including the penalty."
+            + " of paired differences are taken over replications (see the note under the KPI "
+            "table). Cash cost is money paid; the unserved-demand penalty is notional and "
+            "counted only in the total cost including the penalty."
         ),
     )
 
@@ -105,7 +162,9 @@ def compare_runs(run_dirs: Sequence[Path], output: Path, force: bool = False) ->
     directory appears whole or not at all.
     """
     from capsim.report.documents import write_document
-    from capsim.runs.store import check_output_location, check_run_dir, lock_run_dir
+    from capsim.runs.bookkeeping import check_run_dir
+    from capsim.runs.locks import lock_run_dir
+    from capsim.runs.store import check_output_location
 
     if len(run_dirs) < 2:
         raise UsageError("compare needs at least two run directories")
@@ -133,8 +192,9 @@ def compare_runs(run_dirs: Sequence[Path], output: Path, force: bool = False) ->
         )
         by_year.index.name = "year"
         sheets = {
+            "differences": differences_table(table, names),
             "KPIs compared": table,
-            "runs": runs_table(runs, names),
+            "runs": runs_compared(runs, names),
             "shortfall probability by year": by_year.reset_index().rename(
                 columns={n: f"{n} (probability)" for n in names}
             ),
@@ -145,24 +205,9 @@ def compare_runs(run_dirs: Sequence[Path], output: Path, force: bool = False) ->
                 shutil.rmtree(staging)  # left by a comparison that was killed
             staging.mkdir(parents=True)
             write_document(doc, sheets, staging, "compare")
-            _publish(staging, output)
+            publish_directory(staging, output)
         except OSError as exc:
             raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from exc
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return [output / f"compare.{ext}" for ext in ("html", "pptx", "xlsx")]
-
-
-def _publish(staging: Path, output: Path) -> None:
-    """Move the staged directory into place, replacing an old one only once the new is whole."""
-    if not output.exists():
-        os.replace(staging, output)
-        return
-    old = output.parent / f".{output.name}.{os.getpid()}.old"
-    os.replace(output, old)
-    try:
-        os.replace(staging, output)
-    except OSError:
-        os.replace(old, output)  # put the earlier output back before reporting the failure
-        raise
-    shutil.rmtree(old, ignore_errors=True)

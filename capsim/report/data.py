@@ -6,6 +6,10 @@ chart or report table needs, so ``charts`` stays pure and never touches files it
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import numpy as np
 import pandas as pd
 
@@ -34,6 +38,24 @@ COST_LABELS = {
 }
 
 
+Table = TypeVar("Table", bound=Callable[..., pd.DataFrame])
+
+
+def per_run(function: Table) -> Table:
+    """Compute a table once per open run and hand each caller its own copy.
+
+    The chart and its takeaway (and the documents) ask for the same table; the copy keeps one
+    caller's changes from reaching another.
+    """
+
+    @functools.wraps(function)
+    def shared(run: RunDir, *args: Any) -> pd.DataFrame:
+        key = (function.__module__, function.__qualname__, args)
+        return run.computed(key, lambda: function(run, *args)).copy()
+
+    return shared  # type: ignore[return-value]
+
+
 def run_percentiles(run: RunDir) -> Percentiles:
     """The percentiles the run's summary reports, which every table and takeaway follows."""
     return Percentiles.of_summary(run.summary)
@@ -49,6 +71,7 @@ def deals(run: RunDir, columns: list[str]) -> pd.DataFrame:
     return run.table("deals", columns)
 
 
+@per_run
 def funnel(run: RunDir) -> pd.DataFrame:
     """Mean deals per replication reaching each funnel stage, lost after it, still under way.
 
@@ -81,6 +104,7 @@ def funnel(run: RunDir) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@per_run
 def queue_waits(run: RunDir) -> pd.DataFrame:
     """Study and headroom waits in months per request: region, applicant, wait, months."""
     columns = ["region", "applicant", "arrived", "study_start", "study_end", "headroom_granted"]
@@ -105,6 +129,7 @@ def queue_waits(run: RunDir) -> pd.DataFrame:
     return out[out["months"].notna()].reset_index(drop=True)
 
 
+@per_run
 def regional_quantiles(run: RunDir, percentiles: Percentiles | None = None) -> pd.DataFrame:
     """Percentiles of energised MW by region and month end (long form): ``p50_mw`` and so on.
 
@@ -117,6 +142,7 @@ def regional_quantiles(run: RunDir, percentiles: Percentiles | None = None) -> p
     return out.reset_index()
 
 
+@per_run
 def equipment_backlog(run: RunDir) -> pd.DataFrame:
     """Mean units on order (ordered, not yet delivered) and delivered to date, per month end.
 
@@ -159,6 +185,7 @@ def _units_by(months_at: pd.Series, units: pd.Series, months: np.ndarray) -> np.
     return cumulative[np.searchsorted(at[known][order], months, side="right")]
 
 
+@per_run
 def cumulative_costs(run: RunDir) -> pd.DataFrame:
     """Mean cumulative cost by category and month end (USD): date plus one column per category.
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from capsim.report.data import per_run
 from capsim.runs.milestones import PORTFOLIO
 from capsim.runs.rundir import RunDir
 from capsim.runs.survival import POWERED, cumulative_incidence, deal_outcomes
@@ -39,6 +40,7 @@ class Incidence:
         return float(self.curve["power_incidence"].iloc[-1]) if len(self.curve) else 0.0
 
 
+@per_run
 def launched_deals(run: RunDir) -> pd.DataFrame:
     """Deals launched during the run (not in flight at the start), pooled over replications."""
     table = run.table("deals", LAUNCH_COLUMNS)
@@ -76,6 +78,7 @@ def delay_share_table(criticality: dict[str, Any]) -> pd.DataFrame:
     return pd.concat([table[first], table[~first]], ignore_index=True)
 
 
+@per_run
 def kpi_samples(run: RunDir) -> pd.DataFrame:
     """Per replication: served share, shortfall beyond tolerance (MW-months), cash cost (USD)."""
     return run.table("kpis", list(DISTRIBUTION_KPIS))

@@ -8,8 +8,6 @@ computed from the numbers.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from collections.abc import Hashable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 from capsim.analysis.strategies import COMMITMENT_PERCENTILE, StrategyComparison
 from capsim.errors import OutputError
 from capsim.report.charts_measures import cause_label
+from capsim.runs.publish import publish_file
 
 #: Shown for a P-date no percentile of the replications reached within the horizon.
 PAST_HORIZON = "past horizon"
@@ -312,35 +311,10 @@ def check_output_file(path: Path) -> None:
         raise OutputError(f"cannot write {path}: no directory {folder}")
 
 
-def _file_mode(path: Path) -> int:
-    """The mode the written file gets: the existing file's, else what the umask allows."""
-    if path.is_file():
-        return path.stat().st_mode & 0o777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def write_markdown(text: str, path: Path) -> Path:
     """Write ``text`` to ``path`` whole: a temporary file beside it, renamed over it when complete.
 
     So an existing file is replaced only by a complete one, never left half-written.
     """
     check_output_file(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    temporary: str | None = None
-    try:
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=folder, prefix=f".{path.name}.", delete=False
-        ) as handle:
-            temporary = handle.name
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, _file_mode(path))
-        os.replace(temporary, path)
-    except OSError as exc:
-        if temporary is not None and os.path.exists(temporary):
-            os.unlink(temporary)
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return path
+    return publish_file(path, lambda staged: staged.write_text(text, encoding="utf-8"))

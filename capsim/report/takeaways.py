@@ -15,7 +15,6 @@ import pandas as pd
 from capsim.model.records import BACKGROUND, OWN
 from capsim.report import data as memo_data
 from capsim.runs.rundir import RunDir
-from capsim.runs.tables import CASH_COLUMNS
 
 
 def month_label(run: RunDir, month: float) -> str:
@@ -35,31 +34,36 @@ def _kpi(summary: dict[str, Any], name: str, stat: str) -> float | None:
 
 
 def capacity_vs_demand(run: RunDir) -> str:
-    """High-percentile shortfall and the date by which capacity covers demand for good at P50."""
-    summary = run.summary
+    """High-percentile shortfall and the date by which capacity covers demand for good at P50.
+
+    The figures are the KPI table's own (``summary_text.kpi_figure``).
+    """
+    from capsim.report.summary_text import kpi_figure
+
     percentiles = memo_data.run_percentiles(run)
-    high = _kpi(summary, "shortfall_mw_months", percentiles.high) or 0.0
-    size = f"{high / 1000:,.2f} GW-months" if high >= 1000 else f"{high:,.0f} MW-months"
-    covered = _kpi(summary, "covered_for_good_month", "p50")
-    share = (_kpi(summary, "covered_by_horizon", "mean") or 0.0) * 100
-    if covered is not None and math.isfinite(covered):
-        when = f"50% chance capacity covers demand for good by {month_label(run, covered)}"
+    high = kpi_figure(run, "shortfall_mw_months", percentiles.high)
+    covered = kpi_figure(run, "covered_for_good_month", "p50")
+    if covered.text != "never":
+        when = f"50% chance capacity covers demand for good by {covered.text}"
     else:
-        when = f"capacity covers demand for good by the horizon in only {share:.0f}% of runs"
-    return f"{percentiles.labels[percentiles.high]} shortfall {size}; {when}."
+        share = kpi_figure(run, "covered_by_horizon", "mean").text
+        when = f"capacity covers demand for good by the horizon in only {share} of runs"
+    return f"{percentiles.labels[percentiles.high]} shortfall {high.text} {high.unit}; {when}."
 
 
 def capacity_fan(run: RunDir) -> str:
-    """Median capacity against median demand (and its band) at the horizon."""
-    summary = run.summary
+    """Median capacity against median demand (and its band) at the horizon, as in the KPI table."""
+    from capsim.report.summary_text import kpi_figure
+
     percentiles = memo_data.run_percentiles(run)
-    capacity, demand = "capacity_mw_at_horizon", "demand_mw_at_horizon"
+    capacity = kpi_figure(run, "capacity_mw_at_horizon", "p50")
+    demand = kpi_figure(run, "demand_mw_at_horizon", "p50")
+    low = kpi_figure(run, "demand_mw_at_horizon", percentiles.low)
+    high = kpi_figure(run, "demand_mw_at_horizon", percentiles.high)
     return (
-        f"At the horizon, median capacity {_number(_kpi(summary, capacity, 'p50'))} MW "
-        f"against median demand {_number(_kpi(summary, demand, 'p50'))} MW "
-        f"(demand {percentiles.band_label} "
-        f"{_number(_kpi(summary, demand, percentiles.low))}-"
-        f"{_number(_kpi(summary, demand, percentiles.high))} MW)."
+        f"At the horizon, median capacity {capacity.text} {capacity.unit} against median demand "
+        f"{demand.text} {demand.unit} (demand {percentiles.band_label} "
+        f"{low.text}-{high.text} {demand.unit})."
     )
 
 
@@ -139,26 +143,26 @@ def cost_breakdown(run: RunDir) -> str:
     """Mean cash cost with the shares of capex and energy, and the notional penalty beside it.
 
     The unserved-demand penalty is lost margin, not money paid, so it is never mixed into the
-    cash shares; the total including it is stated apart.
+    cash shares; the total including it is stated apart. The amounts are the KPI table's.
     """
-    totals = memo_data.cumulative_costs(run).iloc[-1]
-    cash = float(sum(totals[c] for c in CASH_COLUMNS))
-    penalty = float(totals[memo_data.PENALTY_COLUMN])
-    if cash <= 0 and penalty <= 0:
+    from capsim.report.summary_text import kpi_figure
+
+    cash = kpi_figure(run, "cash_cost_usd", "mean")
+    penalty = kpi_figure(run, "unserved_penalty_usd", "mean")
+    total = kpi_figure(run, "total_cost_usd", "mean")
+    if not (cash.value or penalty.value):
         return "No cost recorded."
-    shares = (
-        f": capex {totals['capex_usd'] / cash:.0%}, energy {totals['energy_usd'] / cash:.0%}, "
-        f"bridge premium {totals['bridge_premium_usd'] / cash:.0%}"
-        if cash > 0
-        else ""
-    )
+    parts = []
+    for name, label in (
+        ("capex_usd", "capex"),
+        ("energy_usd", "energy"),
+        ("bridge_premium_usd", "bridge premium"),
+    ):
+        part = _kpi(run.summary, name, "mean")
+        if cash.value and part is not None:
+            parts.append(f"{label} {part / cash.value:.0%}")
+    shares = f": {', '.join(parts)}" if parts else ""
     return (
-        f"Mean cash cost USD {_billions(cash)} bn{shares}; notional unserved-demand penalty "
-        f"USD {_billions(penalty)} bn (total cost including the penalty "
-        f"USD {_billions(cash + penalty)} bn)."
+        f"Mean cash cost USD {cash.text} bn{shares}; notional unserved-demand penalty "
+        f"USD {penalty.text} bn (total cost including the penalty USD {total.text} bn)."
     )
-
-
-def _billions(usd: float) -> str:
-    """USD as billions with one decimal, e.g. '1.3'."""
-    return f"{usd / 1e9:,.1f}"

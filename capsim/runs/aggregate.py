@@ -16,7 +16,7 @@ import pandas as pd
 from capsim.model.records import OWN
 from capsim.runs.criticality import delay_causes_in, delay_column
 from capsim.runs.kpis import SUMMARY_WAITS, Percentiles, wait_columns
-from capsim.runs.rundir import load_run_scenario, parquet_columns, read_parquet, read_table
+from capsim.runs.rundir import RunDir, parquet_columns, read_parquet, read_table
 from capsim.runs.tables import summarize
 from capsim.scenario.schema import Scenario
 
@@ -55,16 +55,16 @@ def summary_from_parts(
 BANDED = ("demand_mw", "capacity_mw", "energized_mw", "bridge_mw", "shortfall_mw")
 
 
-def monthly_bands(run_dir: Path, percentiles: Percentiles | None = None) -> pd.DataFrame:
+def monthly_bands(run: RunDir, percentiles: Percentiles | None = None) -> pd.DataFrame:
     """Per month end: percentiles of demand, capacity and shortfall; shortfall probability.
 
-    ``percentiles`` default to those of the scenario the run (or staging directory) stored.
+    ``percentiles`` default to those of the run's scenario (a staged run's too).
 
     Rows are stored replication by replication, months in order (checked, not assumed), so each
     column reshapes to a (replications x months) array; one column is read at a time, so the
     memory needed stays a few columns' worth.
     """
-    path = run_dir / "timeseries.parquet"
+    path = run.path / "timeseries.parquet"
     month = read_parquet(path, columns=["month"])["month"].to_numpy()
     months = int(month.max())
     replications = len(month) // months
@@ -74,7 +74,7 @@ def monthly_bands(run_dir: Path, percentiles: Percentiles | None = None) -> pd.D
     ):
         raise ValueError(f"{path} is not stored replication by replication, month by month")
     del month
-    chosen = percentiles or Percentiles.of(load_run_scenario(run_dir))
+    chosen = percentiles or Percentiles.of(run.scenario)
     first_part = sorted(path.glob("part-*.parquet"))[0]
     dates = read_parquet(first_part, columns=["date"])["date"].to_numpy()[:months]
     out = pd.DataFrame({"date": dates})
@@ -89,9 +89,9 @@ def monthly_bands(run_dir: Path, percentiles: Percentiles | None = None) -> pd.D
     return out
 
 
-def regional_means(run_dir: Path) -> pd.DataFrame:
+def regional_means(run: RunDir) -> pd.DataFrame:
     """Mean energised MW per region and month end, summed part by part (stackable layers)."""
-    folder = run_dir / "regions.parquet"
+    folder = run.path / "regions.parquet"
     total: pd.DataFrame | None = None
     replications: set[int] = set()
     for part in sorted(folder.glob("part-*.parquet")):

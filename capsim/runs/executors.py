@@ -56,6 +56,8 @@ _HOST_PORT = re.compile(r"(?P<host>\[[^\[\]]*\]|[A-Za-z0-9._-]+):(?P<port>[0-9]{
 #: Seconds to wait for the futures of a broken pool to settle, and for stopped workers to exit.
 _SETTLE_SECONDS = 30.0
 _STOP_SECONDS = 5.0
+#: How often a wait for results also checks that every worker is still alive.
+_POLL_SECONDS = 1.0
 #: A task handed to ``run_tasks`` and what running it returns.
 T = TypeVar("T")
 R = TypeVar("R")
@@ -264,7 +266,8 @@ class ProcessPoolChunkExecutor:
                 while pending or running:
                     broken = self._submit(function, tasks, pending, running)
                     if not broken:
-                        done, _ = wait(running, return_when=FIRST_COMPLETED)
+                        done, _ = wait(running, timeout=_POLL_SECONDS, return_when=FIRST_COMPLETED)
+                        broken = not done and self._lost_a_worker()
                         for future in done:
                             if isinstance(future.exception(), BrokenProcessPool):
                                 broken = True
@@ -301,6 +304,15 @@ class ProcessPoolChunkExecutor:
                 return True
             running[future] = pending.popleft()
         return False
+
+    def _lost_a_worker(self) -> bool:
+        """Whether a worker of the pool has exited (workers only exit when killed).
+
+        The pool notices most deaths itself; this catches one killed while it was starting,
+        which can leave the pool waiting for a result that will never come.
+        """
+        processes = (getattr(self._pool, "_processes", None) or {}).values()
+        return any(process.exitcode is not None for process in list(processes))
 
     def close(self) -> None:
         """Terminate the workers (running chunks are abandoned; resume recomputes them)."""

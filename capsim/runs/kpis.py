@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from capsim.runs.fiscal import is_year_label
 from capsim.scenario.schema import DEFAULT_PERCENTILES, Scenario
 
 if TYPE_CHECKING:
@@ -525,7 +526,7 @@ def wait_columns(waits: Sequence[QueueWait]) -> list[str]:
 
 
 def in_year(base: Kpi, year: int | str) -> Kpi:
-    """A per-year KPI of one calendar year (a column of ``kpis.parquet``), e.g. 2028's."""
+    """A per-year KPI of one year (a column of ``kpis.parquet``), e.g. 2028's or FY2028's."""
     return Kpi(
         f"{base.name}{year}",
         base.unit,
@@ -546,7 +547,7 @@ def yearly_columns(base: Kpi, columns: Sequence[str]) -> dict[str, str]:
     out = {}
     for column in columns:
         year = column.removeprefix(base.name)
-        if year != column and year.isdigit():
+        if year != column and is_year_label(year):
             out[column] = year
     return out
 
@@ -557,6 +558,6 @@ def lookup(name: str) -> Kpi:
         return CATALOGUE[name]
     for base in YEARLY:
         year = name.removeprefix(base.name)
-        if year != name and year.isdigit():
+        if year != name and is_year_label(year):
             return in_year(base, year)
     raise KeyError(f"no KPI {name!r} in the catalogue")

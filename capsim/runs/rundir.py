@@ -10,15 +10,15 @@ the staging directory a run summarises before it is published.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from capsim.errors import ScenarioError, UsageError
-from capsim.runs.store import (
+from capsim.runs.bookkeeping import (
     SCENARIO,
     check_run_dir,
     read_manifest,
@@ -85,6 +85,9 @@ def load_run_scenario(run_dir: Path) -> Scenario:
     raise UsageError(f"cannot read {path}: {detail}; the run directory is damaged")
 
 
+T = TypeVar("T")
+
+
 class RunDir:
     """A complete run directory, checked and read once; tables are read on demand."""
 
@@ -112,6 +115,17 @@ class RunDir:
     def path(self) -> Path:
         """The run directory."""
         return self._path
+
+    def computed(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()`` the first time ``key`` is asked of this open run, the same value after.
+
+        A chart, its takeaway and the documents need some of the same tables; this makes each
+        one computation (and one reading of its columns) per open run.
+        """
+        cache: dict[Hashable, Any] = self.__dict__.setdefault("_computed", {})
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]  # type: ignore[no-any-return]
 
     @property
     def name(self) -> str:

@@ -18,6 +18,15 @@ from typing import Any
 import numpy as np
 
 from capsim.errors import RunInterruptedError, UsageError
+from capsim.runs.bookkeeping import (
+    MANIFEST,
+    PROGRESS,
+    SCENARIO,
+    part_problems,
+    read_manifest,
+    read_summary,
+    scenario_sha256,
+)
 from capsim.runs.executors import (
     BackendError,
     Chunk,
@@ -26,22 +35,10 @@ from capsim.runs.executors import (
     plan_chunks,
     scheduler_address,
 )
+from capsim.runs.locks import current_directory, lock_run_dir
 from capsim.runs.rundir import read_parquet
 from capsim.runs.settings import DEFAULT_CHUNK_SIZE
-from capsim.runs.store import (
-    MANIFEST,
-    PROGRESS,
-    SCENARIO,
-    RunWriter,
-    claim_run_dir,
-    current_directory,
-    lock_run_dir,
-    part_problems,
-    read_manifest,
-    read_summary,
-    scenario_sha256,
-    staging_dir,
-)
+from capsim.runs.store import RunWriter, claim_run_dir, staging_dir
 from capsim.scenario.loader import load_stored_scenario, scenario_to_data
 from capsim.scenario.schema import Scenario
 from capsim.version import __version__
@@ -124,6 +121,7 @@ def run_scenario(
         }
         try:
             writer.start(data, plan)
+            store_provenance(writer, options.inputs)
             return _execute(writer, scenario, options, progress)
         except RunInterruptedError:
             raise
@@ -133,6 +131,24 @@ def run_scenario(
             raise
     finally:
         writer.release()
+
+
+#: The source comments of the scenario file's values (``scenario.provenance``), beside the
+#: resolved scenario.yaml (which holds no comments); the report's assumption sources.
+PROVENANCE = "provenance.json"
+
+
+def store_provenance(writer: RunWriter, inputs: tuple[Path, ...]) -> None:
+    """Record the comments of the one scenario file among ``inputs``; none if unreadable."""
+    from contextlib import suppress
+
+    from capsim.errors import ScenarioError
+    from capsim.scenario.provenance import read_provenance, to_data
+
+    files = [p for p in inputs if p.suffix.lower() in (".yaml", ".yml") and p.is_file()]
+    if len(files) == 1:  # unreadable: the report lists the values without their sources
+        with suppress(ScenarioError, OSError, UnicodeDecodeError):
+            writer.write_json(PROVENANCE, to_data(read_provenance(files[0])))
 
 
 def resume_run(

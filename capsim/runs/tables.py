@@ -26,6 +26,7 @@ from capsim.model.records import (
 )
 from capsim.model.world import ReplicationResult
 from capsim.runs.criticality import delay_column, delay_shares
+from capsim.runs.fiscal import year_labels
 from capsim.runs.kpis import (
     BEYOND_TOLERANCE_IN_YEAR,
     COVERED_BY_HORIZON,
@@ -253,7 +254,7 @@ def replication_kpis(
                 else math.nan,
             }
         )
-        years = ts["date"].dt.year.to_numpy()
+        years = year_labels(ts["date"], scenario.report.fiscal_year_start_month)
         for year in np.unique(years):
             inside = years == year
             row = rows[-1]
@@ -316,13 +317,16 @@ def summarize(
             "percentiles": list(chosen.values),
             "shortfall_tolerance": scenario.report.shortfall_tolerance,
             "milestones_mw": scenario.milestones(),
+            "currency": scenario.money.currency,
+            "fiscal_year_start_month": scenario.report.fiscal_year_start_month,
         },
         "kpis": {},
     }
+    currency = scenario.money.currency
     for kpi in KPIS:
         late = kpi.name == "covered_for_good_month"
         summary["kpis"][kpi.name] = {
-            "unit": kpi.unit,
+            "unit": kpi.unit.replace("USD", currency),  # money in the reporting currency
             **quantile_row(kpis[kpi.name], never_is_late=late, percentiles=chosen),
         }
     summary["kpis"][COVERED_BY_HORIZON.name] = {

@@ -33,6 +33,14 @@ class _Spec(BaseModel):
         """One draw using the caller's generator."""
         raise NotImplementedError
 
+    def ppf(self, u: float) -> float:
+        """The value at cumulative probability ``u`` (0..1): the exact inverse of the CDF.
+
+        ``ppf`` of a uniform ``u`` has exactly this distribution, which is how correlated draws
+        (a copula) keep every field's distribution as written.
+        """
+        raise NotImplementedError
+
 
 class Fixed(_Spec):
     """A known number: always the same value."""
@@ -47,6 +55,9 @@ class Fixed(_Spec):
         return self.value
 
     def sample(self, rng: np.random.Generator) -> float:
+        return self.value
+
+    def ppf(self, u: float) -> float:
         return self.value
 
 
@@ -71,6 +82,9 @@ class Uniform(_Spec):
 
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.uniform(self.min, self.max))
+
+    def ppf(self, u: float) -> float:
+        return self.min + (self.max - self.min) * _unit(u)
 
 
 class _ThreePoint(_Spec):
@@ -104,6 +118,16 @@ class Triangular(_ThreePoint):
             return self.min
         return float(rng.triangular(self.min, self.mode, self.max))
 
+    def ppf(self, u: float) -> float:
+        u = _unit(u)
+        span = self.max - self.min
+        if span == 0:
+            return self.min
+        left = (self.mode - self.min) / span  # the CDF at the mode
+        if u <= left:
+            return self.min + math.sqrt(u * span * (self.mode - self.min))
+        return self.max - math.sqrt((1 - u) * span * (self.max - self.mode))
+
 
 class Pert(_ThreePoint):
     """Beta-PERT: a smooth three-point estimate, the project-scheduling standard."""
@@ -122,6 +146,17 @@ class Pert(_ThreePoint):
             return self.min
         alpha, beta = self._shape()
         return self.min + (self.max - self.min) * float(rng.beta(alpha, beta))
+
+    def ppf(self, u: float) -> float:
+        if self.min == self.max:
+            return self.min
+        from scipy.special import betaincinv  # type: ignore[import-untyped]
+
+        alpha, beta = self._shape()
+        share = float(betaincinv(alpha, beta, _unit(u)))
+        if math.isnan(share):  # u within ~1e-300 of 0 or 1: the quantile is the bound itself
+            share = 0.0 if u < 0.5 else 1.0
+        return self.min + (self.max - self.min) * share
 
 
 class Normal(_Spec):
@@ -179,8 +214,13 @@ class Normal(_Spec):
     def sample(self, rng: np.random.Generator) -> float:
         if self.sd == 0:
             return self.mean_
+        return self.ppf(float(rng.random()))
+
+    def ppf(self, u: float) -> float:
+        if self.sd == 0:
+            return self.mean_
         lo, hi = self._cdf_bounds()
-        u = lo + (hi - lo) * float(rng.random())
+        u = lo + (hi - lo) * _unit(u)
         u = min(max(u, 1e-15), 1 - 1e-15)
         value = NormalDist(self.mean_, self.sd).inv_cdf(u)
         return min(max(value, self.min), self.max)
@@ -213,6 +253,10 @@ class LogNormal(_Spec):
     def sample(self, rng: np.random.Generator) -> float:
         return float(self.median * math.exp(self._sigma() * rng.standard_normal()))
 
+    def ppf(self, u: float) -> float:
+        u = min(max(_unit(u), 1e-300), 1 - 1e-16)  # 0 and 1 map to the far ends, not an error
+        return self.median * math.exp(self._sigma() * NormalDist().inv_cdf(u))
+
 
 class Exponential(_Spec):
     """Memoryless waiting time given by its mean (the M in M/M/c)."""
@@ -230,6 +274,10 @@ class Exponential(_Spec):
 
     def sample(self, rng: np.random.Generator) -> float:
         return float(rng.exponential(self.mean_))
+
+    def ppf(self, u: float) -> float:
+        u = _unit(u)
+        return math.inf if u >= 1 else -self.mean_ * math.log1p(-u)
 
 
 class Choice(_Spec):
@@ -272,6 +320,11 @@ class Choice(_Spec):
         index = int(rng.choice(len(self.values), p=self._probabilities()))
         return self.values[index]
 
+    def ppf(self, u: float) -> float:
+        """The smallest value whose cumulative probability reaches ``u`` (values in order)."""
+        ordered = sorted(zip(self.values, self._probabilities(), strict=True))
+        return _discrete_ppf(ordered, _unit(u))
+
 
 class Empirical(_Spec):
     """Resample observed values (e.g. past project durations), each equally likely."""
@@ -289,6 +342,26 @@ class Empirical(_Spec):
 
     def sample(self, rng: np.random.Generator) -> float:
         return self.samples[int(rng.integers(len(self.samples)))]
+
+    def ppf(self, u: float) -> float:
+        """The ``u`` quantile of the observed values, each of weight 1/n (no interpolation)."""
+        ordered = sorted(self.samples)
+        return ordered[min(int(_unit(u) * len(ordered)), len(ordered) - 1)]
+
+
+def _unit(u: float) -> float:
+    """``u`` clipped to 0..1 (a probability)."""
+    return min(max(u, 0.0), 1.0)
+
+
+def _discrete_ppf(ordered: list[tuple[float, float]], u: float) -> float:
+    """Inverse CDF of (value, probability) pairs sorted by value: first value with CDF >= u."""
+    total = 0.0
+    for value, probability in ordered:
+        total += probability
+        if u <= total and probability > 0:
+            return value
+    return next(value for value, probability in reversed(ordered) if probability > 0)
 
 
 AnyDist = (

@@ -31,8 +31,11 @@ from pydantic import BaseModel, ValidationError
 
 from capsim.errors import Problem, ScenarioError
 from capsim.scenario.checks import run_checks, suggest
+from capsim.scenario.correlations import check_correlations
 from capsim.scenario.dists import DIST_NAMES
+from capsim.scenario.money import prepare_inputs
 from capsim.scenario.paths import MAX_SHOWN_CHARS, parse_path, shorten
+from capsim.scenario.pipeline import check_deal_months, read_pipeline_file
 from capsim.scenario.schema import Scenario
 from capsim.scenario.yamlio import (
     FILE_LIMITS,
@@ -309,6 +312,7 @@ def resolve_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Located
     """A scenario file read, inherited and overridden, not yet validated (kept to vary it)."""
     located = resolve_file(Path(path))
     apply_overrides(located, overrides)
+    read_pipeline_file(located)  # deals_in_flight: {file: pipeline.xlsx} becomes its deals
     return located
 
 
@@ -396,16 +400,22 @@ def _child(node: Any, part: str | int, parent: PathKey) -> Any:
 def validate(located: Located, display: str) -> Scenario:
     """Validate resolved data against the schema and the cross-field checks."""
     while True:
+        # calendar months and currencies resolved against the final start and money (a copy)
+        data, found = prepare_inputs(located.data, Scenario)
+        if found:
+            raise ScenarioError(
+                [_at(located.where(path), display, dotted(path), text) for path, text in found]
+            )
         try:
             # strict: YAML already typed every value, so true/false or quoted text is never a
             # number; a number spelled '1e5' where text is wanted becomes its text, then retried
-            scenario = Scenario.model_validate(located.data, strict=True)
+            scenario = Scenario.model_validate(data, strict=True)
             break
         except ValidationError as exc:
             errors = exc.errors()
             if not _restore_text(located, errors):
                 raise ScenarioError([_locate(located, display, err) for err in errors]) from None
-    findings = run_checks(scenario)
+    findings = [*run_checks(scenario), *check_correlations(scenario), *check_deal_months(scenario)]
     if findings:
         raise ScenarioError(
             [_at(located.where(path), display, dotted(path), message) for path, message in findings]

@@ -2,7 +2,8 @@
 
 A scenario file is data only. This module says what each field means; ``loader`` reads files
 into it and ``checks`` holds the cross-field rules (references between sections and the like).
-Durations are in months, power in MW (facility MW unless a name says ``it_mw``), money in USD.
+Durations are in months, power in MW (facility MW unless a name says ``it_mw``), money in the
+reporting currency (``money.currency``, USD unless set; ``_usd`` names are kept for it).
 """
 
 from __future__ import annotations
@@ -12,9 +13,24 @@ import math
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
+from capsim.scenario.calendar import MonthOffsetDist
 from capsim.scenario.dists import AtLeastOneDist, Dist, Fixed, NonNegativeDist
+from capsim.scenario.money import (
+    DEFAULT_CURRENCY,
+    Amount,
+    Currency,
+    OptionalAmount,
+    resolve_inputs,
+)
 
 DealKindName = Literal["greenfield", "colocation", "expansion", "onsite_generation"]
 DEAL_KINDS: tuple[str, ...] = ("greenfield", "colocation", "expansion", "onsite_generation")
@@ -146,7 +162,10 @@ class HeadroomUpgrade(Frozen):
 
     name: str = Field(default="upgrade", max_length=80, description="Label, e.g. 'Inzai 2nd bank'.")
     mw: float = Field(gt=0, allow_inf_nan=False, description="MW of headroom the upgrade adds.")
-    month: NonNegativeDist = Field(description="Months from start until it is in service.")
+    month: MonthOffsetDist = Field(
+        description="When it is in service: months from start, or a calendar month 'YYYY-MM' "
+        "(a distribution's bounds may be calendar months too)."
+    )
 
 
 class QueueMilestone(Frozen):
@@ -156,8 +175,11 @@ class QueueMilestone(Frozen):
     after_months: float = Field(
         gt=0, le=600, description="Months after filing at which the payment falls due."
     )
-    usd_per_mw: float = Field(
-        default=0.0, ge=0, allow_inf_nan=False, description="Payment per MW requested, USD."
+    usd_per_mw: Amount = Field(
+        default=0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Payment per MW requested (reporting currency).",
     )
     drop_share: float = Field(
         default=0.0,
@@ -189,11 +211,12 @@ class Queue(Frozen):
         le=120,
         description="Hazard that one of our requests withdraws while waiting, per year.",
     )
-    deposit_usd_per_mw: float = Field(
+    deposit_usd_per_mw: Amount = Field(
         default=0.0,
         ge=0,
         allow_inf_nan=False,
-        description="Deposit paid when one of our requests is filed, USD per MW requested.",
+        description="Deposit paid when one of our requests is filed, per MW requested (reporting "
+        "currency).",
     )
     refund_share: float = Field(
         default=0.0,
@@ -350,8 +373,10 @@ class Region(Frozen):
         default=0.0, ge=0, allow_inf_nan=False, description="Our energised MW here at the start."
     )
     grid: Grid
-    energy_usd_per_mwh: float = Field(
-        ge=0, le=10_000, description="Wholesale energy price, USD/MWh."
+    energy_usd_per_mwh: Amount = Field(
+        ge=0,
+        allow_inf_nan=False,
+        description="Wholesale energy price per MWh (reporting currency).",
     )
     cost_multipliers: CostMultipliers = Field(default_factory=CostMultipliers)
     colocation: Colocation | None = Field(
@@ -366,6 +391,11 @@ class Region(Frozen):
     )
     crews: int | None = Field(
         default=None, ge=1, le=1000, description="Construction crews here (default: build.crews)."
+    )
+    currency: Currency | None = Field(
+        default=None,
+        description="Currency of the plain numbers of this region's money fields, e.g. 'JPY' "
+        "(default: the reporting currency); converted with money.fx when the scenario is read.",
     )
 
 
@@ -404,12 +434,15 @@ class DealKind(Frozen):
         le=10,
         description="Multiplier on build durations (expansions are quicker).",
     )
-    capex_usd_per_mw: float = Field(ge=0, allow_inf_nan=False, description="Capex per MW, USD.")
-    energy_usd_per_mwh: float | None = Field(
+    capex_usd_per_mw: Amount = Field(
+        ge=0, allow_inf_nan=False, description="Capex per MW (reporting currency)."
+    )
+    energy_usd_per_mwh: OptionalAmount = Field(
         default=None,
         ge=0,
-        le=10_000,
-        description="Own energy cost (e.g. on-site fuel), USD/MWh; default: the region's price.",
+        allow_inf_nan=False,
+        description="Own energy cost (e.g. on-site fuel) per MWh (reporting currency); default: "
+        "the region's price.",
     )
     grid_request_at: str = Field(
         default=SIGNED,
@@ -435,6 +468,74 @@ class DealInFlight(Frozen):
     stage: str = Field(
         pattern=_ID, description="Current stage: one of the kind's stage names, or 'signed'."
     )
+    # --- pipeline files and correlations (dates of deals in flight) ---
+    signed_month: str | None = Field(
+        default=None,
+        description="Calendar month 'YYYY-MM' the deal was signed (stage 'signed' only; not after "
+        "the start); kept for the record: the deal starts at its stage on the start month.",
+    )
+    grid_request_month: str | None = Field(
+        default=None,
+        description="Calendar month 'YYYY-MM' its grid request was filed (not after the start); "
+        "kept for the record: the model files requests as the kind's grid_request_at says.",
+    )
+
+    @field_validator("signed_month", "grid_request_month")
+    @classmethod
+    def _calendar_month(cls, value: str | None) -> str | None:
+        if value is not None:
+            month_index(value)
+        return value
+
+
+class PipelineFile(Frozen):
+    """Deals in flight kept in a spreadsheet (.xlsx) or CSV file, read when the scenario is."""
+
+    file: str = Field(
+        min_length=1,
+        description="Path of the file, relative to the scenario file that names it; columns id, "
+        "kind, region, mw, stage and optionally signed_month, grid_request_month.",
+    )
+
+
+def _deals_not_a_file(value: object) -> object:
+    """Refuse a pipeline file that reached the schema unread (only the loader reads files)."""
+    if isinstance(value, dict) and "file" in value:
+        raise ValueError(
+            "a pipeline file is read when a scenario file is loaded (load_scenario); give the "
+            "deals in flight as a list here"
+        )
+    return value
+
+
+DealsInFlight = Annotated[
+    list[DealInFlight],
+    BeforeValidator(
+        _deals_not_a_file,
+        json_schema_input_type=Annotated[list[DealInFlight], Field(max_length=1000)] | PipelineFile,
+    ),
+]
+"""Deals in flight: a list, or (in a scenario file) ``{file: pipeline.xlsx}``."""
+
+
+class Correlation(Frozen):
+    """Rank correlation between uncertain fields drawn once per replication (a Gaussian copula)."""
+
+    between: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        min_length=2,
+        max_length=50,
+        description="Dotted paths of the fields, e.g. [demand.pue, "
+        "regions.jp_tokyo.grid.upgrades[0].month]; every pair among them gets rho.",
+    )
+    rho: float = Field(
+        ge=-1,
+        le=1,
+        allow_inf_nan=False,
+        description="Rank (Spearman) correlation of each pair of the fields (-1..1; no unit).",
+    )
+
+
+# --- end pipeline files and correlations ---
 
 
 # --- policy, equipment, build, bridge, money -------------------------------------------------
@@ -446,8 +547,11 @@ class EquipmentReservation(Frozen):
     units_per_year: float = Field(
         gt=0, le=100_000, description="Units reserved per year, booked month by month (units)."
     )
-    deposit_usd_per_unit: float = Field(
-        default=0.0, ge=0, allow_inf_nan=False, description="Deposit per reserved unit, USD."
+    deposit_usd_per_unit: Amount = Field(
+        default=0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Deposit per reserved unit (reporting currency).",
     )
 
 
@@ -546,8 +650,11 @@ class Bridge(Frozen):
     lead_time_months: NonNegativeDist = Field(
         default=Fixed(value=0.0), description="Order to bridge power."
     )
-    premium_usd_per_mwh: float = Field(
-        default=0.0, ge=0, le=10_000, description="Cost above grid energy, USD/MWh."
+    premium_usd_per_mwh: Amount = Field(
+        default=0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="Cost above grid energy per MWh (reporting currency).",
     )
     equipment_pool: str | None = Field(
         default=None,
@@ -568,13 +675,26 @@ class Bridge(Frozen):
 
 
 class Money(Frozen):
-    """Prices that turn megawatts into dollars."""
+    """Prices that turn megawatts into money, and the currency every output counts in."""
 
-    unserved_usd_per_mw_month: float = Field(
-        ge=0, allow_inf_nan=False, description="Lost margin per MW-month of demand not served."
+    unserved_usd_per_mw_month: Amount = Field(
+        ge=0,
+        allow_inf_nan=False,
+        description="Lost margin per MW-month of demand not served (reporting currency).",
     )
     discount_rate_per_year: float = Field(
         default=0.08, ge=0, lt=1, description="Discount rate for present values, per year."
+    )
+    currency: Currency = Field(
+        default=DEFAULT_CURRENCY,
+        description="Reporting currency of every money field and output (ISO 4217 code, e.g. "
+        "'USD', 'JPY'); a money field written {value: 2.3e9, currency: JPY} is converted to it.",
+    )
+    fx: dict[Currency, Annotated[float, Field(gt=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict,
+        description="Value of one unit of each other currency in the reporting currency, e.g. "
+        "{JPY: 0.0067, AUD: 0.65} (fixed numbers: a distribution is refused; note the source "
+        "and date in a comment).",
     )
 
 
@@ -608,6 +728,14 @@ class Report(Frozen):
         le=1,
         description="Share of demand a month may be short before it counts as beyond tolerance "
         "(fraction).",
+    )
+    fiscal_year_start_month: int = Field(
+        default=1,
+        ge=1,
+        le=12,
+        description="Calendar month (1-12) in which the years of per-year tables begin: 1 for "
+        "calendar years, 4 for April-March (Japan), 7 for July-June (Australia). A fiscal year "
+        "is named by the calendar year in which it ends: with 4, FY2028 is Apr 2027-Mar 2028.",
     )
 
     @field_validator("percentiles")
@@ -770,6 +898,15 @@ class Scenario(Frozen):
 
     name: str = Field(pattern=_NAME, description="Short name; used in run-directory names.")
     description: str = Field(default="", max_length=4000, description="What the scenario is for.")
+    # --- memo title (report) ---
+    title: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Title of the run's report and deck, e.g. 'APAC power programme 2026-2035' "
+        "(default: the scenario name).",
+    )
+    # --- end memo title ---
     start: str = Field(
         description=f"First simulated calendar month, 'YYYY-MM' ({FIRST_MONTH} to {LAST_MONTH}).",
         json_schema_extra={"pattern": _SUPPORTED_MONTH},
@@ -785,7 +922,13 @@ class Scenario(Frozen):
     regions: dict[RegionId, Region] = Field(min_length=1, max_length=100)
     deal_kinds: dict[DealKindName, DealKind] = Field(min_length=1)
     deal_team: DealTeam
-    deals_in_flight: list[DealInFlight] = Field(default_factory=list, max_length=1000)
+    deals_in_flight: DealsInFlight = Field(
+        default_factory=list,
+        max_length=1000,
+        json_schema_extra={"default": []},
+        description="Deals under way at the start: a list, or {file: pipeline.xlsx} (or .csv) to "
+        "read them from a spreadsheet next to the scenario file.",
+    )
     policy: Policy
     equipment: dict[Annotated[str, Field(pattern=_ID)], EquipmentPool] = Field(
         default_factory=dict, max_length=50
@@ -802,6 +945,18 @@ class Scenario(Frozen):
         max_length=200,
         description="Published figures the model should reproduce; checked by 'capsim check'.",
     )
+    correlations: list[Correlation] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Rank correlations between fields drawn once per replication (demand "
+        "parameters, grid upgrade months); see the user guide for the fields that qualify.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dates_and_currencies(cls, data: object) -> object:
+        """Calendar months to offsets from start, money to the reporting currency (a copy)."""
+        return resolve_inputs(data, cls)
 
     @field_validator("start", "end")
     @classmethod

@@ -10,7 +10,14 @@ import pytest
 from click.testing import CliRunner
 from memo_runs import small_run
 
-from capsim.analysis.compare import PAIRED, UNPAIRED, is_paired, kpi_comparison
+from capsim.analysis.compare import (
+    PAIRED,
+    UNPAIRED,
+    is_paired,
+    kpi_comparison,
+    run_names,
+    unpaired_reason,
+)
 from capsim.cli.memo import compare
 from capsim.runs.rundir import RunDir
 
@@ -153,3 +160,80 @@ def test_compare_refuses_a_damaged_run_naming_its_parts(
     )
     assert "capsim run --resume" in result.output
     assert not out.exists() and not list(tmp_path.glob(".*"))
+
+
+def test_every_kpi_of_runs_sharing_seed_replications_and_calendar_is_paired() -> None:
+    """Summary KPIs without a column of their own are paired too, from the column they count."""
+    base, lever = small_run("minimal"), small_run("minimal", sets=LEVER)
+    table = kpi_comparison([RunDir(base), RunDir(lever)], ["base", "lever"])
+    others = table[table["run"] == "lever"]
+    assert set(others["comparison"]) == {PAIRED}
+    a = pd.read_parquet(base / "kpis.parquet").set_index("replication").sort_index()
+    b = pd.read_parquet(lever / "kpis.parquet").set_index("replication").sort_index()
+    covered = (
+        b["covered_for_good_month"].notna().astype(float)
+        - a["covered_for_good_month"].notna().astype(float)
+    ).to_numpy()
+    row = others[others["KPI"] == "covered_by_horizon"].iloc[0]
+    assert row["difference mean"] == pytest.approx(covered.mean())
+    assert row["difference P90"] == pytest.approx(np.quantile(covered, 0.9))
+
+
+def test_runs_with_another_seed_or_calendar_are_not_paired_and_say_why() -> None:
+    base = RunDir(small_run("minimal"))
+    other_seed = RunDir(small_run("minimal", sets=("seed=9",)))
+    shorter = RunDir(small_run("minimal", sets=("end=2032-12",)))
+    assert not is_paired(base, other_seed) and not is_paired(base, shorter)
+    assert unpaired_reason(base, other_seed) == "seed 9, not 7"
+    assert unpaired_reason(base, shorter) == "calendar 2026-01 to 2032-12, not 2026-01 to 2033-12"
+    assert unpaired_reason(base, RunDir(small_run("minimal", sets=LEVER))) == ""
+    table = kpi_comparison([base, shorter], ["base", "shorter"])
+    assert set(table.loc[table["run"] == "shorter", "comparison"]) == {UNPAIRED}
+
+
+def test_compare_document_has_one_row_per_kpi_and_says_what_paired_means_once(
+    tmp_path: Path,
+) -> None:
+    runs = [small_run("minimal"), small_run("minimal", sets=LEVER)]
+    runs.append(small_run("minimal", sets=("seed=9",)))
+    out = tmp_path / "cmp"
+    result = CliRunner().invoke(compare, [*map(str, runs), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = (out / "compare.html").read_text(encoding="utf-8")
+    assert page.count("paired: per-replication differences") == 1
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(out / "compare.xlsx", read_only=True)["differences"]
+    header, *rows = list(sheet.iter_rows(values_only=True))
+    kpis = RunDir(runs[0]).summary["kpis"]
+    assert len(rows) == len(kpis)
+    first = run_names([RunDir(r) for r in runs])[0]
+    assert list(header) == ["KPI", "unit", f"{first}: mean", *(list(header)[3:])]
+    assert [str(h).rsplit(" (", 1)[-1] for h in header[3:]] == ["paired)", "unpaired)"]
+    shortfall = next(r for r in rows if r[0] == "shortfall")
+    a = pd.read_parquet(runs[0] / "kpis.parquet").set_index("replication").sort_index()
+    b = pd.read_parquet(runs[1] / "kpis.parquet").set_index("replication").sort_index()
+    expected = (b["shortfall_mw_months"] - a["shortfall_mw_months"]).mean()
+    assert shortfall[3] == pytest.approx(expected)
+
+
+def test_many_runs_are_drawn_as_small_multiples_and_two_are_overlaid() -> None:
+    from capsim.report import charts, charts_compare
+    from capsim.runs.aggregate import monthly_bands
+    from capsim.runs.kpis import DEFAULT
+
+    paths = [small_run("minimal"), small_run("minimal", sets=LEVER)]
+    paths.append(small_run("minimal", sets=("seed=9",)))
+    runs = [RunDir(p) for p in paths]
+    names = run_names(runs)
+    bands = {n: monthly_bands(r, DEFAULT) for n, r in zip(names, runs, strict=True)}
+    labels = [charts.run_label(r) for r in runs]
+    panels = charts_compare.capacity_vs_demand(bands, labels)
+    shown = [ax for ax in panels.axes if ax.axison]
+    assert [ax.get_title(loc="left") for ax in shown] == names
+    first_median = bands[names[0]]["capacity_p50_mw"].to_numpy()
+    for ax in shown[1:]:  # every other panel repeats the first run's median for reference
+        assert any(np.array_equal(line.get_ydata(), first_median) for line in ax.get_lines())
+    two = {n: bands[n] for n in names[:2]}
+    overlaid = charts_compare.capacity_vs_demand(two, labels[:2])
+    assert len([ax for ax in overlaid.axes if ax.axison]) == 1

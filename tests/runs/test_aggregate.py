@@ -16,7 +16,7 @@ from capsim.runs.aggregate import (
     summary_from_parts,
 )
 from capsim.runs.kpis import Percentiles
-from capsim.runs.rundir import load_run_scenario, read_table
+from capsim.runs.rundir import RunDir, load_run_scenario, read_table
 from capsim.runs.tables import summarize
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +57,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_column_at_a_time_bands_equal_the_in_memory_groupby(run_dir: Path) -> None:
-    streamed = monthly_bands(run_dir)
+    streamed = monthly_bands(RunDir(run_dir))
     whole = bands_by_groupby(read_table(run_dir, "timeseries"))
     assert len(streamed) == 96
     assert (streamed["replications"] == 9).all()
@@ -67,7 +67,7 @@ def test_column_at_a_time_bands_equal_the_in_memory_groupby(run_dir: Path) -> No
 def test_regional_means_summed_part_by_part_equal_the_whole_table_mean(run_dir: Path) -> None:
     regions = read_table(run_dir, "regions", ["date", "region", "energized_mw"])
     expected = regions.groupby(["date", "region"])["energized_mw"].mean().unstack("region")
-    streamed = regional_means(run_dir).set_index("date")
+    streamed = regional_means(RunDir(run_dir)).set_index("date")
     pd.testing.assert_frame_equal(streamed, expected, check_names=False, check_freq=False)
 
 
@@ -78,6 +78,6 @@ def test_summary_from_parts_equals_the_summary_of_whole_tables(run_dir: Path) ->
 
 
 def test_bands_follow_the_percentiles_asked(run_dir: Path) -> None:
-    bands = monthly_bands(run_dir, Percentiles((25, 50, 75)))
+    bands = monthly_bands(RunDir(run_dir), Percentiles((25, 50, 75)))
     assert {"capacity_p25_mw", "capacity_p50_mw", "capacity_p75_mw"} <= set(bands.columns)
     assert "capacity_p90_mw" not in bands.columns

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from run_checks import assert_same_tables
+from run_checks import assert_same_tables, tables_only
 
 from capsim.cli.main import main
 from capsim.runs.store import staging_dir
@@ -27,14 +27,14 @@ BIN = Path(sys.executable).parent
 
 
 def _cli(*args: str) -> str:
-    result = CliRunner().invoke(main, list(args))
+    result = CliRunner().invoke(main, tables_only(args))
     assert result.exit_code == 0, result.output
     return result.output
 
 
 def _capsim(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "capsim", *args],
+        [sys.executable, "-m", "capsim", *tables_only(args)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -226,7 +226,7 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
 def test_ctrl_c_saves_the_chunks_and_says_how_to_resume(tmp_path: Path) -> None:
     out = tmp_path / "interrupted"
     proc = _capsim(
-        "run", MINIMAL, "-n", "400", "--chunk-size", "2", "--workers", "1", "-o", str(out)
+        "run", MINIMAL, "-n", "5000", "--chunk-size", "2", "--workers", "1", "-o", str(out)
     )
     _wait_for_chunks(out, 2, proc)
     proc.send_signal(signal.SIGINT)

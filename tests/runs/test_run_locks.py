@@ -22,22 +22,25 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from run_checks import tables_only
 
 from capsim.cli.main import main
-from capsim.runs.store import lock_file, lock_run_dir, staging_dir, verify_run
+from capsim.runs.bookkeeping import verify_run
+from capsim.runs.locks import lock_file, lock_run_dir
+from capsim.runs.store import staging_dir
 
 pytestmark = pytest.mark.slow  # real processes side by side
 
 ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = str(ROOT / "scenarios" / "minimal.yaml")
 QUICK = ("-n", "2", "--chunk-size", "2", "--workers", "1")
-LONG = ("-n", "400", "--chunk-size", "2", "--workers", "1")
+LONG = ("-n", "5000", "--chunk-size", "2", "--workers", "1")  # far longer than any check
 
 
 def _start(*args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
     """A ``capsim`` command in a process of its own."""
     return subprocess.Popen(
-        [sys.executable, "-m", "capsim", *args],
+        [sys.executable, "-m", "capsim", *tables_only(args)],
         cwd=cwd,
         text=True,
         stdout=subprocess.PIPE,
@@ -48,7 +51,7 @@ def _start(*args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
 def _capsim(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """Run a ``capsim`` command in a process of its own and wait for it."""
     return subprocess.run(
-        [sys.executable, "-m", "capsim", *args],
+        [sys.executable, "-m", "capsim", *tables_only(args)],
         cwd=cwd,
         text=True,
         capture_output=True,

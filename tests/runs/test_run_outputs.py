@@ -213,7 +213,8 @@ def test_bad_scenario_exits_2_with_located_message_and_no_traceback(tmp_path: Pa
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_every_example_scenario_runs_end_to_end(scenario: Path, tmp_path: Path) -> None:
-    code, output = _run("run", str(scenario), "-n", "2", "-o", str(tmp_path / "run"))
+    code, output = _run("run", str(scenario), "-n", "2", "--no-charts", "-o", str(tmp_path / "run"))
     assert code == 0, output
+    assert not list((tmp_path / "run").glob("charts/*"))  # --no-charts: tables and summary only
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["kpis"]["energized_mw_at_horizon"]["n"] == 2

@@ -12,7 +12,7 @@ import pytest
 from memo_runs import small_run
 
 from capsim.errors import UsageError
-from capsim.runs import rundir, store
+from capsim.runs import bookkeeping, rundir
 from capsim.runs.rundir import RunDir
 from capsim.scenario.schema import Scenario
 
@@ -35,8 +35,8 @@ def test_opening_reads_manifest_summary_and_scenario_once(monkeypatch: pytest.Mo
 
         return wrapper
 
-    monkeypatch.setattr(rundir, "read_manifest", counted("manifest", store.read_manifest))
-    monkeypatch.setattr(rundir, "read_summary", counted("summary", store.read_summary))
+    monkeypatch.setattr(rundir, "read_manifest", counted("manifest", bookkeeping.read_manifest))
+    monkeypatch.setattr(rundir, "read_summary", counted("summary", bookkeeping.read_summary))
     monkeypatch.setattr(rundir, "load_run_scenario", counted("scenario", rundir.load_run_scenario))
     run = RunDir(small_run())
     for _ in range(3):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from run_checks import assert_same_tables
+from run_checks import assert_same_tables, tables_only
 
 import capsim
 from capsim.errors import UsageError
@@ -69,7 +69,7 @@ def _capsim(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[s
     """Start ``python -m capsim ARGS`` as its own process (no Dask address inherited)."""
     environment = {k: v for k, v in os.environ.items() if k != "DASK_SCHEDULER_ADDRESS"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "capsim", *args],
+        [sys.executable, "-m", "capsim", *tables_only(args)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
