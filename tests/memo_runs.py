@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -10,7 +12,16 @@ from capsim.runs.runner import RunOptions, run_scenario
 from capsim.scenario.loader import load_scenario
 
 SCENARIOS = Path(__file__).parent.parent / "scenarios"
-_ROOT = Path(tempfile.mkdtemp(prefix="capsim-memo-tests-"))
+
+
+def session_folder(prefix: str) -> Path:
+    """A temporary folder for runs shared by a test session, removed when the session ends."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+_ROOT = session_folder("capsim-memo-tests-")
 
 
 def small_run(scenario: str = "minimal", replications: int = 3, sets: tuple[str, ...] = ()) -> Path:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import shutil
-import tempfile
 from pathlib import Path
+
+from memo_runs import session_folder
 
 from capsim.report.memo import write_report
 from capsim.runs.runner import RunOptions, run_scenario
@@ -28,7 +29,7 @@ policy:
 @functools.cache
 def documented_run() -> Path:
     """A finished 4-replication run of the variant, started from its file, with its report."""
-    root = Path(tempfile.mkdtemp(prefix="capsim-doc-tests-"))
+    root = session_folder("capsim-doc-tests-")
     shutil.copy(SCENARIOS / "minimal.yaml", root / "minimal.yaml")
     variant = root / "variant.yaml"
     variant.write_text(VARIANT, encoding="utf-8")
